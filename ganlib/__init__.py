@@ -1,0 +1,16 @@
+"""ganlib: the tested library behind the GAN Loss Lab course.
+
+The six losses, the networks, device-resident data, one training loop, figures and the CLI.
+"""
+
+from .budget import BUDGET_NAMES, Budget, get_budget
+from .data import DATASETS, load_images, make_sampler, toy_mixture
+from .errors import GanlibError, TrainingDiverged
+from .losses import LOSS_NAMES, GANLoss, Recipe, get_loss, gradient_penalty
+from .train import TrainConfig, TrainResult, train
+from .checkpoint import load_run
+
+__version__ = "0.1.0"
+__all__ = ["BUDGET_NAMES", "Budget", "get_budget", "DATASETS", "load_images", "make_sampler", "toy_mixture",
+           "GanlibError", "TrainingDiverged", "LOSS_NAMES", "GANLoss", "Recipe", "get_loss",
+           "gradient_penalty", "TrainConfig", "TrainResult", "train", "load_run"]

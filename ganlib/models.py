@@ -1,0 +1,154 @@
+"""Generators and discriminators: a DCGAN pair and an MLP pair for 28×28×1 images, a toy MLP pair for 2-D.
+
+Every discriminator returns raw logits of shape (B, 1): the losses apply σ themselves.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .errors import check_choice
+
+ARCHS: tuple[str, ...] = ("dcgan", "mlp", "toy")
+NORMS: tuple[str, ...] = ("batch", "layer", "none")
+IMAGE_SHAPE = (1, 28, 28)
+
+
+def _norm2d(kind: str, channels: int) -> nn.Module:
+    """Normalisation for conv features: GroupNorm with one group is layer norm over (C, H, W)."""
+    check_choice("discriminator norm", kind, NORMS)
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "layer":
+        return nn.GroupNorm(1, channels)
+    return nn.Identity()
+
+
+class DCGANGenerator(nn.Module):
+    """z (B, z_dim) → 128·7·7 → ConvT 14×14 → ConvT 28×28 → tanh, images in [−1, 1]."""
+
+    def __init__(self, z_dim: int = 64, width: int = 64) -> None:
+        super().__init__()
+        self.z_dim = z_dim
+        self.net = nn.Sequential(
+            nn.Linear(z_dim, 2 * width * 7 * 7, bias=False),
+            nn.Unflatten(1, (2 * width, 7, 7)),
+            nn.BatchNorm2d(2 * width), nn.ReLU(True),
+            nn.ConvTranspose2d(2 * width, width, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(width), nn.ReLU(True),
+            nn.ConvTranspose2d(width, 1, 4, 2, 1), nn.Tanh(),
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z)
+
+
+class DCGANDiscriminator(nn.Module):
+    """28×28 → Conv 14×14 → Conv 7×7 (normalised) → linear logit; LeakyReLU(0.2) throughout."""
+
+    def __init__(self, width: int = 64, norm: str = "batch") -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, width, 4, 2, 1), nn.LeakyReLU(0.2, True),
+            nn.Conv2d(width, 2 * width, 4, 2, 1, bias=norm == "none"),
+            _norm2d(norm, 2 * width), nn.LeakyReLU(0.2, True),
+            nn.Flatten(), nn.Linear(2 * width * 7 * 7, 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def _norm1d(kind: str, features: int) -> nn.Module:
+    check_choice("discriminator norm", kind, NORMS)
+    return {"batch": nn.BatchNorm1d, "layer": nn.LayerNorm}.get(kind, lambda _: nn.Identity())(features)
+
+
+class MLPGenerator(nn.Module):
+    """z → 256 → 512 → 784 (tanh), reshaped to (1, 28, 28)."""
+
+    def __init__(self, z_dim: int = 64, hidden: int = 256) -> None:
+        super().__init__()
+        self.z_dim = z_dim
+        self.net = nn.Sequential(
+            nn.Linear(z_dim, hidden), nn.ReLU(True),
+            nn.Linear(hidden, 2 * hidden), nn.ReLU(True),
+            nn.Linear(2 * hidden, 28 * 28), nn.Tanh(), nn.Unflatten(1, IMAGE_SHAPE),
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z)
+
+
+class MLPDiscriminator(nn.Module):
+    """784 → 512 → 256 → logit, LeakyReLU(0.2), optional normalisation on the hidden layer."""
+
+    def __init__(self, hidden: int = 256, norm: str = "none") -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Flatten(), nn.Linear(28 * 28, 2 * hidden), nn.LeakyReLU(0.2, True),
+            nn.Linear(2 * hidden, hidden), _norm1d(norm, hidden), nn.LeakyReLU(0.2, True),
+            nn.Linear(hidden, 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class ToyGenerator(nn.Module):
+    """Small MLP z (B, z_dim) → point in the plane (B, 2)."""
+
+    def __init__(self, z_dim: int = 16, hidden: int = 128) -> None:
+        super().__init__()
+        self.z_dim = z_dim
+        self.net = nn.Sequential(
+            nn.Linear(z_dim, hidden), nn.ReLU(True),
+            nn.Linear(hidden, hidden), nn.ReLU(True), nn.Linear(hidden, 2),
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z)
+
+
+class ToyDiscriminator(nn.Module):
+    """Small MLP point (B, 2) → logit (B, 1)."""
+
+    def __init__(self, hidden: int = 128, norm: str = "none") -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(2, hidden), nn.LeakyReLU(0.2, True),
+            nn.Linear(hidden, hidden), _norm1d(norm, hidden), nn.LeakyReLU(0.2, True),
+            nn.Linear(hidden, 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def init_weights(module: nn.Module) -> None:
+    """DCGAN initialisation: conv and linear weights ~ N(0, 0.02), norm scales ~ N(1, 0.02), biases 0."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, nn.GroupNorm, nn.LayerNorm)):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+
+def build_models(arch: str, z_dim: int, d_norm: str) -> tuple[nn.Module, nn.Module]:
+    """Return an initialised (generator, discriminator) pair of architecture ``arch``."""
+    check_choice("architecture", arch, ARCHS)
+    check_choice("discriminator norm", d_norm, NORMS)
+    if arch == "dcgan":
+        pair = DCGANGenerator(z_dim), DCGANDiscriminator(norm=d_norm)
+    elif arch == "mlp":
+        pair = MLPGenerator(z_dim), MLPDiscriminator(norm=d_norm)
+    else:
+        pair = ToyGenerator(z_dim), ToyDiscriminator(norm=d_norm)
+    if arch == "dcgan":  # the DCGAN paper's init; the MLPs keep PyTorch's default (fan-in scaled)
+        for net in pair:
+            init_weights(net)
+    return pair

@@ -1,0 +1,320 @@
+"""One training loop for all six losses.
+
+Per generator step: ``n_critic`` critic steps (each on a fresh real batch and fresh noise, then
+weight clipping for ``wgan``), then one generator step on fresh noise. Everything random is drawn on
+the training device from one ``torch.Generator``, so a checkpoint that stores its state resumes the
+exact same run. Losses are written into a device buffer and read back only every ``check_every``
+steps (one host-device sync), where the NaN/Inf guard runs; the hot loop never calls ``.item()``.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+
+from .data import DATASETS, TOY_DATASETS, make_sampler, to_uint8
+from .errors import GanlibError, TrainingDiverged, check_choice
+from .losses import LOSS_NAMES, GANLoss, Recipe, get_loss, gradient_penalty
+from .models import ARCHS, build_models
+from . import checkpoint as ckpt
+
+DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
+OPTIMIZERS: tuple[str, ...] = ("adam", "rmsprop")
+HISTORY_KEYS: tuple[str, ...] = ("step", "d_loss", "g_loss", "gp", "time")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a run. ``None`` recipe fields take the loss's paper recipe."""
+
+    loss: str = "nonsaturating"
+    dataset: str = "mnist"
+    steps: int = 500  # generator steps
+    batch_size: int = 64
+    seed: int = 0
+    device: str = "auto"
+    arch: str | None = None  # "dcgan" for images, "toy" for ring/grid
+    z_dim: int | None = None  # 64 for images, 16 for the toys
+    optimizer: str | None = None
+    lr: float | None = None
+    betas: tuple[float, float] | None = None
+    n_critic: int | None = None
+    clip: float | None = None
+    gp_lambda: float | None = None
+    d_norm: str | None = None
+    snapshot_steps: tuple[int, ...] = ()  # fixed-noise samples kept here; the last step always
+    n_snapshot: int | None = None  # 64 images, 1000 toy points
+    check_every: int = 50  # steps between host syncs (NaN guard, progress display)
+    checkpoint_every: int = 0  # 0: a checkpoint at the end only
+
+    def __post_init__(self) -> None:
+        check_choice("loss", self.loss, LOSS_NAMES)
+        check_choice("dataset", self.dataset, DATASETS)
+        check_choice("device", self.device, DEVICES)
+        if self.arch is not None:
+            check_choice("architecture", self.arch, ARCHS)
+            if (self.arch == "toy") != self.is_toy:
+                raise GanlibError(f"architecture {self.arch!r} does not fit dataset {self.dataset!r}; "
+                                  f"use 'toy' for {', '.join(TOY_DATASETS)} and 'dcgan' or 'mlp' for images")
+        if self.optimizer is not None:
+            check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        for name in ("steps", "batch_size", "check_every"):
+            if int(getattr(self, name)) < 1:
+                raise GanlibError(f"{name} must be a positive integer, got {getattr(self, name)}")
+        if self.seed < 0:
+            raise GanlibError(f"seed must be a non-negative integer, got {self.seed}")
+        if self.betas is not None:
+            self.betas = tuple(self.betas)  # type: ignore[assignment]
+        self.snapshot_steps = tuple(sorted({int(s) for s in self.snapshot_steps}))
+        if any(s < 0 or s > self.steps for s in self.snapshot_steps):
+            raise GanlibError(f"snapshot_steps must lie in 0..{self.steps}, got {list(self.snapshot_steps)}")
+
+    @property
+    def is_toy(self) -> bool:
+        return self.dataset in TOY_DATASETS
+
+    @property
+    def loss_fn(self) -> GANLoss:
+        return get_loss(self.loss)
+
+    def recipe(self) -> Recipe:
+        """The loss's paper recipe with this config's overrides applied."""
+        keys = [f.name for f in fields(Recipe)]
+        return self.loss_fn.recipe.with_overrides(**{k: getattr(self, k) for k in keys})
+
+    def resolved_arch(self) -> str:
+        return self.arch or ("toy" if self.is_toy else "dcgan")
+
+    def resolved_z_dim(self) -> int:
+        return self.z_dim or (16 if self.is_toy else 64)
+
+    def resolved_n_snapshot(self) -> int:
+        return self.n_snapshot or (1000 if self.is_toy else 64)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items() if k in known})
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks cuda, then mps, then cpu; an explicit device that is missing is an error."""
+    check_choice("device", name, DEVICES)
+    cuda, mps = torch.cuda.is_available(), torch.backends.mps.is_available()
+    if name == "auto":
+        return torch.device("cuda" if cuda else "mps" if mps else "cpu")
+    if (name == "cuda" and not cuda) or (name == "mps" and not mps):
+        raise GanlibError(f"device {name!r} is not available on this machine; choose auto or cpu")
+    return torch.device(name)
+
+
+@dataclass
+class TrainResult:
+    """A trained (or partly trained) run: models, history, fixed-noise snapshots and evaluations."""
+
+    config: TrainConfig
+    generator: nn.Module
+    discriminator: nn.Module
+    device: torch.device
+    step: int = 0
+    history: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in HISTORY_KEYS})
+    snapshots: dict[int, torch.Tensor] = field(default_factory=dict)
+    evals: list[dict] = field(default_factory=list)
+    fixed_noise: torch.Tensor | None = None
+    elapsed: float = 0.0  # training seconds, summed over resumed sessions
+
+    @torch.no_grad()
+    def sample(self, n: int, seed: int = 0, batch: int = 1000) -> torch.Tensor:
+        """n generated samples (images in [−1, 1] or 2-D points) on the CPU, from noise seeded by ``seed``."""
+        g = torch.Generator().manual_seed(seed)
+        z = torch.randn(n, self.config.resolved_z_dim(), generator=g)
+        was_training = self.generator.training
+        self.generator.eval()
+        try:
+            out = [self.generator(z[i:i + batch].to(self.device)).float().cpu() for i in range(0, n, batch)]
+        finally:
+            self.generator.train(was_training)
+        return torch.cat(out)
+
+
+@dataclass
+class _Optimisers:
+    g: torch.optim.Optimizer
+    d: torch.optim.Optimizer
+
+
+def _make_optimisers(recipe: Recipe, G: nn.Module, D: nn.Module, device: torch.device) -> _Optimisers:
+    def make(params) -> torch.optim.Optimizer:
+        if recipe.optimizer == "rmsprop":
+            return torch.optim.RMSprop(params, lr=recipe.lr)
+        # fused Adam: one kernel for all parameters on CUDA, no host sync
+        return torch.optim.Adam(params, lr=recipe.lr, betas=recipe.betas, fused=device.type == "cuda")
+    check_choice("optimizer", recipe.optimizer, OPTIMIZERS)
+    return _Optimisers(make(G.parameters()), make(D.parameters()))
+
+
+def new_run(cfg: TrainConfig, device: torch.device) -> tuple[TrainResult, _Optimisers, torch.Generator]:
+    """Fresh models (initialised from ``cfg.seed`` on the CPU, so every device starts alike)."""
+    recipe = cfg.recipe()
+    torch.manual_seed(cfg.seed)
+    G, D = build_models(cfg.resolved_arch(), cfg.resolved_z_dim(), recipe.d_norm)
+    G, D = G.to(device), D.to(device)
+    fixed = torch.randn(cfg.resolved_n_snapshot(), cfg.resolved_z_dim(),
+                        generator=torch.Generator().manual_seed(cfg.seed))
+    result = TrainResult(cfg, G, D, device, fixed_noise=fixed)
+    gen = torch.Generator(device=device).manual_seed(cfg.seed)
+    return result, _make_optimisers(recipe, G, D, device), gen
+
+
+class _Stepper:
+    """The training step: ``n_critic`` critic updates then one generator update, all on the device."""
+
+    def __init__(self, result: TrainResult, opt: _Optimisers, sampler, gen: torch.Generator) -> None:
+        cfg = result.config
+        self.G, self.D, self.opt, self.sampler, self.gen = result.generator, result.discriminator, opt, sampler, gen
+        self.loss, self.recipe = cfg.loss_fn, cfg.recipe()
+        self.batch, self.z_dim, self.device = cfg.batch_size, cfg.resolved_z_dim(), result.device
+        self.zero = torch.zeros((), device=result.device)
+
+    def noise(self) -> torch.Tensor:
+        return torch.randn((self.batch, self.z_dim), device=self.device, generator=self.gen)
+
+    def critic_step(self) -> tuple[torch.Tensor, torch.Tensor]:
+        real = self.sampler.sample(self.batch, self.gen)
+        with torch.no_grad():
+            fake = self.G(self.noise())
+        loss = self.loss.d_loss(self.D(real), self.D(fake))
+        gp = self.zero
+        if self.recipe.gp_lambda:
+            gp = gradient_penalty(self.D, real, fake, generator=self.gen)
+            loss = loss + self.recipe.gp_lambda * gp
+        self.opt.d.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.d.step()
+        if self.recipe.clip is not None:
+            with torch.no_grad():  # WGAN: keep every critic weight in [-c, c]
+                for p in self.D.parameters():
+                    p.clamp_(-self.recipe.clip, self.recipe.clip)
+        return loss.detach(), gp.detach()
+
+    def generator_step(self) -> torch.Tensor:
+        loss = self.loss.g_loss(self.D(self.G(self.noise())))
+        self.opt.g.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.g.step()
+        return loss.detach()
+
+    def __call__(self) -> torch.Tensor:
+        """One generator step with its critic steps; returns (L_D, L_G, GP) of the last critic step."""
+        for _ in range(self.recipe.n_critic):
+            d_loss, gp = self.critic_step()
+        return torch.stack([d_loss, self.generator_step(), gp])
+
+
+def _progress_bar(cfg: TrainConfig, start: int, progress: bool | None):
+    from tqdm.auto import tqdm
+
+    show = sys.stderr.isatty() if progress is None else progress
+    return tqdm(total=cfg.steps, initial=start, disable=not show, desc=cfg.loss, leave=False)
+
+
+def _take_snapshot(result: TrainResult) -> None:
+    G = result.generator
+    G.eval()
+    with torch.no_grad():
+        out = G(result.fixed_noise.to(result.device)).float().cpu()
+    G.train()
+    result.snapshots[result.step] = out if result.config.is_toy else to_uint8(out)
+
+
+def train(cfg: TrainConfig, out_dir: str | Path | None = None, resume: bool = False,
+          progress: bool | None = None, evaluate: Callable[[TrainResult], dict] | None = None,
+          data_root: str | Path | None = None, verbose: bool = True) -> TrainResult:
+    """Train ``cfg``; with ``out_dir`` write checkpoint.pt, history.json and samples.png there.
+
+    ``resume=True`` continues from ``out_dir/checkpoint.pt`` (the same config, ``steps`` may grow).
+    ``evaluate(result)`` runs at every snapshot step and its dict is kept in ``result.evals``.
+    """
+    device = resolve_device(cfg.device)
+    out = Path(out_dir) if out_dir is not None else None
+    loaded = ckpt.prepare_out_dir(out, cfg, resume, verbose)
+    result, opt, gen = new_run(cfg, device)
+    if loaded is not None:
+        ckpt.restore(loaded, result, opt, gen)
+    sampler = make_sampler(cfg.dataset, device, data_root, verbose)
+    recipe = cfg.recipe()
+    if verbose:
+        print(f"ganlib train: loss {cfg.loss} on {cfg.dataset}, {cfg.resolved_arch()} nets, "
+              f"steps {result.step}->{cfg.steps}, batch {cfg.batch_size}, n_critic {recipe.n_critic}, "
+              f"{recipe.optimizer} lr {recipe.lr:g}, seed {cfg.seed}, device {device}")
+    _run_loop(result, opt, sampler, gen, out, progress, evaluate)
+    if out is not None:
+        ckpt.write_outputs(result, opt, gen, out)
+    return result
+
+
+def _run_loop(result: TrainResult, opt: _Optimisers, sampler, gen: torch.Generator, out: Path | None,
+              progress: bool | None, evaluate: Callable[[TrainResult], dict] | None) -> None:
+    cfg = result.config
+    step_fn = _Stepper(result, opt, sampler, gen)
+    stops = set(cfg.snapshot_steps) | {cfg.steps}
+    if result.step == 0 and 0 in stops:
+        _keep_snapshot(result, evaluate)
+    buf = torch.zeros((cfg.check_every, 3), device=result.device)
+    times: list[float] = []
+    t0, elapsed0 = time.perf_counter(), result.elapsed
+    bar = _progress_bar(cfg, result.step, progress)
+    try:
+        while result.step < cfg.steps:
+            buf[len(times)] = step_fn()  # a device-side copy: no sync
+            result.step += 1
+            times.append(elapsed0 + time.perf_counter() - t0)
+            bar.update(1)
+            at_checkpoint = cfg.checkpoint_every and result.step % cfg.checkpoint_every == 0
+            if len(times) == cfg.check_every or result.step in stops or at_checkpoint:
+                _flush(result, buf, times, out)  # syncs once; raises if a loss went non-finite
+                result.elapsed = times[-1]
+                times = []
+                bar.set_postfix(d=f"{result.history['d_loss'][-1]:.3f}", g=f"{result.history['g_loss'][-1]:.3f}")
+                if result.step in stops:
+                    _keep_snapshot(result, evaluate)
+                if at_checkpoint and out is not None and result.step < cfg.steps:
+                    ckpt.save(result, opt, gen, out / ckpt.CHECKPOINT)
+    finally:
+        bar.close()
+
+
+def _keep_snapshot(result: TrainResult, evaluate: Callable[[TrainResult], dict] | None) -> None:
+    _take_snapshot(result)
+    if evaluate is not None:
+        result.evals.append({"step": result.step, **evaluate(result)})
+
+
+def _flush(result: TrainResult, buf: torch.Tensor, times: list[float], out: Path | None) -> None:
+    """Copy the buffered losses to the host history; stop with a clear message on NaN/Inf."""
+    n = len(times)
+    values = buf[:n].tolist()
+    first_step = result.step - n + 1
+    for i, (d, g, gp) in enumerate(values):
+        if not all(math.isfinite(v) for v in (d, g, gp)):
+            bad = "discriminator" if not math.isfinite(d) or not math.isfinite(gp) else "generator"
+            kept = ckpt.describe_kept(out)
+            raise TrainingDiverged(f"loss {result.config.loss!r} diverged: non-finite {bad} loss at step "
+                                   f"{first_step + i}; {kept}")
+    h = result.history
+    for i, (d, g, gp) in enumerate(values):
+        h["step"].append(first_step + i)
+        h["d_loss"].append(d)
+        h["g_loss"].append(g)
+        h["gp"].append(gp)
+        h["time"].append(times[i])

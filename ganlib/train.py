@@ -28,6 +28,9 @@ from . import checkpoint as ckpt
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
 OPTIMIZERS: tuple[str, ...] = ("adam", "rmsprop")
 HISTORY_KEYS: tuple[str, ...] = ("step", "d_loss", "g_loss", "gp", "time")
+# The paper recipes' learning rates are tuned for images and tens of thousands of steps; the 2-D toys
+# get a few thousand, so their default rate is this many times the recipe's (an explicit lr wins).
+TOY_LR_SCALE = 5.0
 
 
 @dataclass
@@ -87,7 +90,10 @@ class TrainConfig:
     def recipe(self) -> Recipe:
         """The loss's paper recipe with this config's overrides applied."""
         keys = [f.name for f in fields(Recipe)]
-        return self.loss_fn.recipe.with_overrides(**{k: getattr(self, k) for k in keys})
+        recipe = self.loss_fn.recipe.with_overrides(**{k: getattr(self, k) for k in keys})
+        if self.is_toy and self.lr is None:
+            recipe = recipe.with_overrides(lr=recipe.lr * TOY_LR_SCALE)
+        return recipe
 
     def resolved_arch(self) -> str:
         return self.arch or ("toy" if self.is_toy else "dcgan")

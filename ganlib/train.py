@@ -264,6 +264,7 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, resume: bool = Fa
               f"steps {result.step}->{cfg.steps}, batch {cfg.batch_size}, n_critic {recipe.n_critic}, "
               f"{recipe.optimizer} lr {recipe.lr:g}, seed {cfg.seed}, device {device}")
     _run_loop(result, opt, sampler, gen, out, progress, evaluate)
+    check_finite_weights(result, out)
     if out is not None:
         ckpt.write_outputs(result, opt, gen, out)
     return result
@@ -295,6 +296,7 @@ def _run_loop(result: TrainResult, opt: _Optimisers, sampler, gen: torch.Generat
                 if result.step in stops:
                     _keep_snapshot(result, evaluate)
                 if at_checkpoint and out is not None and result.step < cfg.steps:
+                    check_finite_weights(result, out)
                     ckpt.save(result, opt, gen, out / ckpt.CHECKPOINT)
     finally:
         bar.close()
@@ -304,6 +306,14 @@ def _keep_snapshot(result: TrainResult, evaluate: Callable[[TrainResult], dict] 
     _take_snapshot(result)
     if evaluate is not None:
         result.evals.append({"step": result.step, **evaluate(result)})
+
+
+def check_finite_weights(result: TrainResult, out: Path | None) -> None:
+    """Never let a checkpoint hold NaN/Inf weights: an update can break them before any loss shows it."""
+    params = [p for net in (result.generator, result.discriminator) for p in net.parameters()]
+    if not bool(torch.stack([torch.isfinite(p).all() for p in params]).all()):  # one sync
+        raise TrainingDiverged(f"loss {result.config.loss!r} diverged: non-finite weights after step "
+                               f"{result.step}; {ckpt.describe_kept(out)}")
 
 
 def _flush(result: TrainResult, buf: torch.Tensor, times: list[float], out: Path | None) -> None:

@@ -1,0 +1,82 @@
+"""The command line: one-line errors, --help, and a tiny run end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import ganlib
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cli(*args: str, data_root: str | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if data_root:
+        env["GANLIB_DATA"] = data_root
+    return subprocess.run([sys.executable, "-m", "ganlib", *args], capture_output=True, text=True, env=env,
+                          timeout=300)
+
+
+def one_line_error(proc: subprocess.CompletedProcess) -> str:
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    return lines[0]
+
+
+def test_unknown_loss_is_one_line_naming_all_six(tmp_path):
+    line = one_line_error(cli("train", "--loss", "nope", "--out", str(tmp_path)))
+    assert "'nope'" in line
+    for name in ganlib.LOSS_NAMES:
+        assert name in line
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["train", "--loss", "hinge", "--steps", "0", "--out", "x"], "positive integer"),
+    (["train", "--loss", "hinge", "--dataset", "cifar", "--out", "x"], "mnist, fashion-mnist, ring, grid"),
+    (["train", "--loss", "hinge", "--device", "tpu", "--out", "x"], "auto, cpu, cuda, mps"),
+    (["train", "--loss", "hinge"], "--out"),
+    (["fly"], "invalid choice"),
+])
+def test_bad_arguments_get_one_line(args, needle):
+    assert needle in one_line_error(cli(*args))
+
+
+def test_help_explains_every_option():
+    out = cli("train", "--help").stdout
+    for opt in ("--loss", "--dataset", "--steps", "--batch-size", "--seed", "--device", "--out", "--resume"):
+        assert opt in out
+
+
+def test_train_end_to_end_then_refuse_overwrite_then_resume(tmp_path):
+    run = tmp_path / "run"
+    ok = cli("train", "--loss", "hinge", "--dataset", "ring", "--steps", "20", "--device", "cpu", "--out", str(run))
+    assert ok.returncode == 0, ok.stderr
+    assert {p.name for p in run.iterdir()} >= {"checkpoint.pt", "history.json", "samples.png"}
+    again = cli("train", "--loss", "hinge", "--dataset", "ring", "--steps", "20", "--device", "cpu", "--out", str(run))
+    assert "--resume" in one_line_error(again)
+    more = cli("train", "--loss", "hinge", "--dataset", "ring", "--steps", "30", "--device", "cpu",
+               "--out", str(run), "--resume")
+    assert more.returncode == 0, more.stderr
+    history = json.loads((run / "history.json").read_text())
+    assert history["history"]["step"] == list(range(1, 31))
+
+
+def test_train_on_offline_mnist_says_what_data_it_used(tmp_path, data_root):
+    proc = cli("train", "--loss", "nonsaturating", "--dataset", "mnist", "--steps", "3", "--batch-size", "8",
+               "--device", "cpu", "--out", str(tmp_path / "m"), data_root=data_root)
+    assert proc.returncode == 0, proc.stderr
+    assert "10,000 images" in proc.stderr and "device cpu" in proc.stdout
+
+
+def test_missing_offline_data_is_one_line(tmp_path):
+    proc = cli("train", "--loss", "hinge", "--dataset", "fashion-mnist", "--steps", "3", "--device", "cpu",
+               "--out", str(tmp_path / "f"), data_root=str(tmp_path))
+    assert "FashionMNIST" in one_line_error(proc)

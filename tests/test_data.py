@@ -1,0 +1,106 @@
+"""Data loading (offline IDX root, clear errors), scaling, the device sampler and the toy mixtures."""
+
+from __future__ import annotations
+
+import gzip
+import math
+
+import pytest
+import torch
+
+from ganlib import GanlibError
+from ganlib.data import (ImageSampler, ToySampler, load_images, make_sampler, to_float, to_uint8,
+                         toy_mixture, _read_idx)
+
+
+def _idx_bytes(arr: torch.Tensor) -> bytes:
+    magic = 2048 + arr.dim()
+    head = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in arr.shape)
+    return head + arr.to(torch.uint8).numpy().tobytes()
+
+
+def _write_fake_root(root, split="t10k", n=5, gz=True):
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    imgs = torch.arange(n * 28 * 28).reshape(n, 28, 28) % 256
+    labs = torch.arange(n) % 10
+    for stem, arr in ((f"{split}-images-idx3-ubyte", imgs), (f"{split}-labels-idx1-ubyte", labs)):
+        data = _idx_bytes(arr)
+        if gz:
+            (raw / (stem + ".gz")).write_bytes(gzip.compress(data))
+        else:
+            (raw / stem).write_bytes(data)
+    return imgs, labs
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_idx_files_round_trip(tmp_path, gz):
+    imgs, labs = _write_fake_root(tmp_path, gz=gz)
+    data = load_images("mnist", root=tmp_path, verbose=False)
+    assert torch.equal(data.images, imgs.to(torch.uint8)) and torch.equal(data.labels, labs)
+    assert data.splits == ("test",) and "train split not found" in data.source
+
+
+def test_bad_magic_is_named(tmp_path):
+    (tmp_path / "x").write_bytes(b"\x00\x00\x00\x07" + bytes(8))
+    with pytest.raises(GanlibError, match="not an IDX file"):
+        _read_idx(tmp_path / "x")
+
+
+def test_missing_offline_data_names_path_and_files(tmp_path):
+    with pytest.raises(GanlibError) as info:
+        load_images("fashion-mnist", root=tmp_path, verbose=False)
+    msg = str(info.value)
+    assert str(tmp_path / "FashionMNIST" / "raw") in msg and "train-images-idx3-ubyte" in msg
+    assert "\n" not in msg
+
+
+def test_offline_mnist_prints_what_it_loaded(data_root, capsys):
+    data = load_images("mnist", root=data_root)
+    assert data.images.shape == (10_000, 28, 28) and data.images.dtype == torch.uint8
+    assert sorted(data.labels.unique().tolist()) == list(range(10))
+    err = capsys.readouterr().err
+    assert "10,000 images" in err and "test" in err
+
+
+def test_unknown_dataset_names_choices():
+    with pytest.raises(GanlibError, match="mnist, fashion-mnist, ring, grid"):
+        make_sampler("cifar", torch.device("cpu"))
+
+
+def test_scaling_to_minus_one_one_and_back():
+    u = torch.randint(0, 256, (3, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    x = to_float(u)
+    assert x.shape == (3, 1, 28, 28)
+    assert to_float(torch.full((1, 28, 28), 255, dtype=torch.uint8)).max().item() == 1.0
+    assert to_float(torch.zeros(1, 28, 28, dtype=torch.uint8)).min().item() == -1.0
+    assert torch.equal(to_uint8(x).squeeze(1), u)
+
+
+def test_image_sampler_is_seeded_and_scaled():
+    imgs = torch.randint(0, 256, (100, 28, 28), dtype=torch.uint8)
+    s = ImageSampler(imgs, torch.device("cpu"))
+    a = s.sample(16, torch.Generator().manual_seed(3))
+    b = s.sample(16, torch.Generator().manual_seed(3))
+    assert torch.equal(a, b) and a.shape == (16, 1, 28, 28)
+    assert a.min() >= -1 and a.max() <= 1
+
+
+def test_toy_mixtures():
+    ring = toy_mixture("ring")
+    assert ring.centres.shape == (8, 2)
+    assert torch.allclose(ring.centres.norm(dim=1), torch.full((8,), 2.0))
+    angles = torch.atan2(ring.centres[:, 1], ring.centres[:, 0])
+    gaps = (angles.diff() % (2 * math.pi))
+    assert torch.allclose(gaps, torch.full((7,), math.pi / 4), atol=1e-5)
+    grid = toy_mixture("grid")
+    assert grid.centres.shape == (25, 2) and set(grid.centres[:, 0].tolist()) == {-4.0, -2.0, 0.0, 2.0, 4.0}
+
+
+def test_toy_sampler_draws_near_the_modes():
+    s = ToySampler(toy_mixture("ring"), torch.device("cpu"))
+    pts = s.sample(4000, torch.Generator().manual_seed(0))
+    d = torch.cdist(pts, s.centres).min(1).values
+    assert (d < 3 * 0.05).float().mean() > 0.98  # 3-std radius in 2-D holds ~98.9% of the mass
+    counts = torch.bincount(torch.cdist(pts, s.centres).argmin(1), minlength=8)
+    assert counts.min() > 400  # every mode drawn about equally (500 expected)

@@ -16,7 +16,7 @@ from .losses import LOSS_NAMES
 from .train import DEVICES
 
 # modules that add subcommands: each has add_parser(subparsers) and sets args.func
-_COMMAND_MODULES: tuple[str, ...] = ()
+_COMMAND_MODULES: tuple[str, ...] = ("ganlib.compare", "ganlib.bench")
 
 
 class _Parser(argparse.ArgumentParser):

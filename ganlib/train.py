@@ -290,14 +290,16 @@ def _run_loop(result: TrainResult, opt: _Optimisers, sampler, gen: torch.Generat
             at_checkpoint = cfg.checkpoint_every and result.step % cfg.checkpoint_every == 0
             if len(times) == cfg.check_every or result.step in stops or at_checkpoint:
                 _flush(result, buf, times, out)  # syncs once; raises if a loss went non-finite
-                result.elapsed = times[-1]
+                result.elapsed = elapsed0 + time.perf_counter() - t0  # after the sync: true device time
                 times = []
                 bar.set_postfix(d=f"{result.history['d_loss'][-1]:.3f}", g=f"{result.history['g_loss'][-1]:.3f}")
+                paused = time.perf_counter()  # snapshots, evaluations and checkpoints are not training time
                 if result.step in stops:
                     _keep_snapshot(result, evaluate)
                 if at_checkpoint and out is not None and result.step < cfg.steps:
                     check_finite_weights(result, out)
                     ckpt.save(result, opt, gen, out / ckpt.CHECKPOINT)
+                t0 += time.perf_counter() - paused
     finally:
         bar.close()
 

@@ -94,6 +94,23 @@ def run_one(loss: str, seed: int, dataset: str, budget: Budget, out: Path, devic
     return _record(loss, seed, dataset, done, budget)
 
 
+def _run_one_packed(args: tuple) -> dict:
+    return run_one(*args)
+
+
+def _run_all(jobs_list: list[tuple], jobs: int) -> list[dict]:
+    """Every run of the grid, in order; in ``jobs`` worker processes when more than one."""
+    if jobs <= 1:
+        return [run_one(*a) for a in jobs_list]
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn: CUDA cannot be re-initialised in a forked child; each worker pins one CPU thread
+    with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn"), initializer=torch.set_num_threads,
+                             initargs=(max(1, (torch.get_num_threads()) // jobs),)) as pool:
+        return list(pool.map(_run_one_packed, jobs_list))
+
+
 def _finished(folder: Path, steps: int) -> dict | None:
     path = folder / HISTORY
     if not path.exists():
@@ -155,8 +172,11 @@ def _meta(budget: Budget, datasets: Sequence[str], device: torch.device, data_ro
 
 def run_comparison(losses: Sequence[str], seeds: Sequence[int], datasets: Sequence[str], budget: Budget,
                    out: str | Path, device: str = "auto", data_root: str | Path | None = None,
-                   progress: bool | None = None, argv: Sequence[str] = ()) -> dict:
-    """Run (or finish) the whole grid and write results.json and the figures; returns the results."""
+                   progress: bool | None = None, argv: Sequence[str] = (), jobs: int = 1) -> dict:
+    """Run (or finish) the whole grid and write results.json and the figures; returns the results.
+
+    ``jobs > 1`` trains that many runs at once in separate processes (sharing one GPU, or the CPU cores).
+    """
     out = Path(out)
     dev = resolve_device(device)
     meta = _meta(budget, datasets, dev, data_root, argv)
@@ -167,12 +187,15 @@ def run_comparison(losses: Sequence[str], seeds: Sequence[int], datasets: Sequen
         print(f"ganlib compare: data {text}", flush=True)
     results: dict = {"meta": meta, "datasets": {}}
     start = time.perf_counter()
+    jobs_list = [(loss, seed, dataset, budget, out, str(dev.type), data_root, progress)
+                 for dataset in datasets for loss in losses for seed in seeds]
+    all_records = _run_all(jobs_list, jobs)
     for dataset in datasets:
-        records = [run_one(loss, seed, dataset, budget, out, str(dev.type), data_root, progress)
-                   for loss in losses for seed in seeds]
+        records = [r for r in all_records if r["dataset"] == dataset]
         names = (IMAGE_METRICS if dataset in IMAGE_DATASETS else TOY_METRICS) + RUN_METRICS
         results["datasets"][dataset] = {"steps": _steps_for(budget, dataset), "runs": records,
                                         "summary": summarise(records, names)}
+    results["meta"]["jobs"] = jobs
     results["meta"]["total_wall_s"] = time.perf_counter() - start
     save_json(results, out / RESULTS)
     from .report import write_figures
@@ -213,6 +236,7 @@ def add_parser(sub) -> None:
     p.add_argument("--budget", default=None, help="smoke, book or full (default: GANLIB_BUDGET, else book)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (resumes what is there)")
+    p.add_argument("--jobs", type=int, default=1, help="runs trained at once, in separate processes (default 1)")
     p.add_argument("--progress", action="store_true", help="progress bars even when not on a terminal")
     p.set_defaults(func=_cmd_compare)
 
@@ -227,5 +251,7 @@ def _cmd_compare(args) -> None:
         raise GanlibError(f"--seeds must be a comma list of non-negative integers, got {args.seeds!r}") from None
     if any(s < 0 for s in seeds):
         raise GanlibError(f"--seeds must be non-negative, got {seeds}")
+    if args.jobs < 1:
+        raise GanlibError(f"--jobs must be a positive integer, got {args.jobs}")
     run_comparison(losses, seeds, datasets, budget, args.out, args.device, progress=args.progress or None,
-                   argv=sys.argv[1:])
+                   argv=sys.argv[1:], jobs=args.jobs)

@@ -101,3 +101,120 @@ def save_samples(result: "TrainResult", path: str | Path) -> None:
     fig = snapshot_figure(result, [max(result.snapshots)])
     save_figure(fig, path)
     plt.close(fig)
+
+
+# --- chapters 04 and 05: loss shapes, critic weights, the critic's estimate over training ---
+
+# line styles that keep losses with identical curves apart (e.g. wgan and wgan-gp share L_D without the penalty)
+LOSS_STYLES = {"minimax": "-", "nonsaturating": "--", "wgan": "-", "wgan-gp": ":", "lsgan": "-", "hinge": "-."}
+LOSS_SLICES: tuple[str, ...] = ("d_real", "d_fake", "g")
+
+
+def loss_slices(name: str, logits: Sequence[float] | torch.Tensor, other: float = 0.0
+                ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per-sample values and derivatives of loss ``name``, computed with ganlib's own loss functions.
+
+    For each logit t (batches of one sample):
+    ``d_real``: L_D(r = t, f = other) and ∂L_D/∂r; ``d_fake``: L_D(r = other, f = t) and ∂L_D/∂f;
+    ``g``: L_G(f = t) and dL_G/df. For ``wgan-gp`` L_D is the critic loss without the penalty.
+    Returns {slice: (values, derivatives)} as float64 arrays of the logits' length.
+    """
+    from torch.func import grad, vmap
+
+    from .losses import get_loss
+
+    loss = get_loss(name)
+    t = torch.as_tensor(logits, dtype=torch.float64).reshape(-1)
+    o = torch.tensor([other], dtype=torch.float64)
+    fns = {"d_real": lambda s: loss.d_loss(s.reshape(1), o),
+           "d_fake": lambda s: loss.d_loss(o, s.reshape(1)),
+           "g": lambda s: loss.g_loss(s.reshape(1))}
+    return {k: (vmap(fn)(t).numpy(), vmap(grad(fn))(t).numpy()) for k, fn in fns.items()}
+
+
+def loss_shapes_figure(names: Sequence[str] | None = None, logits: Sequence[float] | torch.Tensor | None = None,
+                       other: float = 0.0, ylim: tuple[float, float] = (-5.0, 8.0)):
+    """One figure of the losses against the discriminator's logit: values (top) and derivatives (bottom).
+
+    Columns: L_D on a real sample (r = t, f = ``other``), on a fake sample (r = ``other``, f = t), and
+    L_G (f = t); see ``loss_slices``. Value panels are cut to ``ylim`` (the least-squares parabolas grow fast).
+    """
+    from .losses import LOSS_NAMES
+
+    names = list(LOSS_NAMES if names is None else names)
+    t = torch.linspace(-4, 4, 161, dtype=torch.float64) if logits is None else torch.as_tensor(logits)
+    x = t.numpy()
+    titles = {"d_real": f"$L_D$ on a real sample ($f = {other:g}$)",
+              "d_fake": f"$L_D$ on a fake sample ($r = {other:g}$)", "g": "$L_G$ on a fake sample"}
+    xlabels = {"d_real": "real logit $r$", "d_fake": "fake logit $f$", "g": "fake logit $f$"}
+    fig, axes = plt.subplots(2, 3, figsize=(12, 6.4), sharex=True)
+    for name in names:
+        slices = loss_slices(name, t, other)
+        for col, key in enumerate(LOSS_SLICES):
+            for row in range(2):
+                axes[row][col].plot(x, slices[key][row], label=name, color=LOSS_COLOURS.get(name),
+                                    linestyle=LOSS_STYLES.get(name, "-"), linewidth=2.2 if row == 0 else 1.8)
+    for col, key in enumerate(LOSS_SLICES):
+        axes[0][col].set_title(titles[key], fontsize=10)
+        axes[0][col].set_ylim(*ylim)
+        axes[1][col].set_xlabel(xlabels[key])
+        for row in range(2):
+            axes[row][col].grid(alpha=0.3)
+            axes[row][col].axvline(0, color="grey", linewidth=0.6)
+    axes[0][0].set_ylabel("loss")
+    axes[1][0].set_ylabel("derivative w.r.t. the logit")
+    axes[0][2].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def weight_histogram(module: torch.nn.Module, clip: float | None = None, title: str = "", ax=None, bins: int = 60):
+    """Histogram of all of a network's parameters, with dashed lines at ±``clip`` (WGAN weight clipping)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.5, 3))
+    w = torch.cat([p.detach().reshape(-1).float().cpu() for p in module.parameters()]).numpy()
+    ax.hist(w, bins=bins, color="#009E73")
+    if clip is not None:
+        for v in (-clip, clip):
+            ax.axvline(v, color="#D55E00", linestyle="--", linewidth=1)
+    ax.set_xlabel("parameter value")
+    ax.set_ylabel("count")
+    ax.set_title(title, fontsize=10)
+    return ax
+
+
+def critic_estimate(history: Mapping[str, Sequence[float]], gp_lambda: float | None = None) -> np.ndarray:
+    """The critic's Wasserstein estimate per step: −L_D, with λ·GP taken back out for WGAN-GP.
+
+    ``history["d_loss"]`` is the loss the critic minimised, λ·GP included, so E[r] − E[f] = −(L_D − λ·GP).
+    """
+    d = np.asarray(history["d_loss"], dtype=float)
+    if gp_lambda:
+        d = d - gp_lambda * np.asarray(history["gp"], dtype=float)
+    return -d
+
+
+def critic_curve(result: "TrainResult", eval_key: str | None = None, eval_label: str | None = None,
+                 smooth: int = 50, ax=None):
+    """The critic's estimate E[r] − E[f] over training (smoothed), and optionally ``result.evals[eval_key]``
+    on a second axis (e.g. an independent distance between generated and real samples)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.2))
+    h = result.history
+    y = critic_estimate(h, result.config.recipe().gp_lambda)
+    k = max(1, min(smooth, len(y)))
+    colour = LOSS_COLOURS.get(result.config.loss, "#0072B2")
+    ax.plot(np.asarray(h["step"])[k - 1:], np.convolve(y, np.ones(k) / k, mode="valid"), color=colour,
+            label=r"critic estimate $-L_D$")
+    ax.set_xlabel("generator step")
+    ax.set_ylabel(r"$\mathbb{E}[r] - \mathbb{E}[f]$ (smoothed)", color=colour)
+    ax.grid(alpha=0.3)
+    if eval_key is not None:
+        ax2 = ax.twinx()
+        steps = [e["step"] for e in result.evals]
+        ax2.plot(steps, [e[eval_key] for e in result.evals], "o--", color="#000000", label=eval_label or eval_key)
+        ax2.set_ylabel(eval_label or eval_key)
+        ax2.legend(loc="upper right", fontsize=8)
+    ax.legend(loc="upper center", fontsize=8)
+    ax.set_title(f"{result.config.loss} on {result.config.dataset}", fontsize=10)
+    return ax

@@ -22,7 +22,7 @@ import torch
 
 from .budget import Budget, get_budget
 from .checkpoint import CHECKPOINT, HISTORY
-from .data import IMAGE_DATASETS, DATASETS, load_images, toy_mixture
+from .data import IMAGE_DATASETS, DATASETS, load_images
 from .errors import GanlibError, TrainingDiverged, check_choice
 from .io import atomic_path, save_json
 from .losses import LOSS_NAMES, get_loss
@@ -48,13 +48,11 @@ def sample_png(out: Path, dataset: str, loss: str, seed: int, step: int) -> Path
     return out / "samples" / f"{dataset}_{loss}_seed{seed}_step{step}.png"
 
 
-def _evaluator(dataset: str, n: int) -> Callable[[TrainResult], dict]:
-    from . import metrics
+def _evaluator(n: int) -> Callable[[TrainResult], dict]:
+    """Metrics of a run on n fresh samples (the class histogram is left out of the records)."""
+    from .metrics import evaluate_run
 
-    if dataset in IMAGE_DATASETS:
-        return lambda result: {k: v for k, v in metrics.evaluate_run(result, n=n).items() if k != "histogram"}
-    mixture = toy_mixture(dataset)
-    return lambda result: metrics.toy_metrics(result.sample(n), mixture)
+    return lambda result: {k: v for k, v in evaluate_run(result, n=n).items() if k != "histogram"}
 
 
 def _save_grid_png(images_u8: torch.Tensor, path: Path) -> None:
@@ -83,7 +81,7 @@ def run_one(loss: str, seed: int, dataset: str, budget: Budget, out: Path, devic
         resume = (folder / CHECKPOINT).exists()
         try:
             result = train(cfg, folder, resume=resume, progress=progress,
-                           evaluate=_evaluator(dataset, budget.eval_samples), data_root=data_root)
+                           evaluate=_evaluator(budget.eval_samples), data_root=data_root)
         except TrainingDiverged as exc:
             print(f"ganlib compare: {exc}", file=sys.stderr)
             return {"loss": loss, "seed": seed, "dataset": dataset, "diverged": str(exc)}

@@ -1,0 +1,300 @@
+"""Sample-quality metrics: Fréchet classifier distance, mode coverage of the ten classes, toy-mixture modes.
+
+Images are float tensors (N, 1, 28, 28) in [−1, 1], like the generator's output; ``dataset`` picks the
+shipped classifier (``ganlib.classifier``) whose features and class probabilities the metrics use.
+
+* FCD (the FID recipe with a small in-domain classifier instead of Inception): fit Gaussians
+  N(μ_r, Σ_r), N(μ_g, Σ_g) to the 128-d penultimate features φ(x) of real and generated images;
+  d² = ‖μ_r − μ_g‖² + Tr(Σ_r + Σ_g − 2 (Σ_r Σ_g)^{1/2}). Lower is better, 0 for identical statistics.
+* Mode coverage: the histogram h of predicted classes, how many classes hold at least half of their
+  uniform share (h_k ≥ 0.05), KL(h ‖ uniform) = Σ_k h_k ln(10 h_k), and the mean top-class probability.
+* Toy mixtures: the share of points within 3σ of their nearest mode centre ("high quality") and how
+  many modes receive enough of those points to count as covered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+from torch import Tensor
+
+from .classifier import N_CLASSES, check_images, classify, file_sha256, load_classifier, weights_path
+from .data import DATA_ENV, IMAGE_DATASETS, TOY_DATASETS, ToyMixture, default_cache, load_images, to_float
+from .errors import GanlibError, check_choice
+
+if TYPE_CHECKING:
+    from .train import TrainResult
+
+__all__ = ["FeatureStats", "gaussian_stats", "frechet_distance", "trace_sqrt_product", "classifier_features",
+           "real_statistics", "frechet_classifier_distance", "kl_to_uniform", "mode_coverage",
+           "image_metrics", "toy_metrics", "evaluate_run", "COVERED_SHARE", "TOY_SIGMAS",
+           "TOY_MIN_COUNT", "TOY_REFERENCE_SAMPLES"]
+
+# a class counts as covered when it holds at least half of its uniform share 1/10
+COVERED_SHARE = 0.5 / N_CLASSES
+# toy mixtures (the unrolled-GAN / VEEGAN / PacGAN protocol): a point is high quality when it lies
+# within 3 standard deviations of its nearest centre; a mode is covered when at least 20 of 2,500
+# generated points are high-quality points assigned to it. For another sample size the threshold
+# keeps that share, 20/2,500 = 0.8 % (at least one point).
+TOY_SIGMAS = 3.0
+TOY_MIN_COUNT = 20
+TOY_REFERENCE_SAMPLES = 2500
+DEFAULT_IMAGE_SAMPLES = 10_000
+
+
+# ------------------------------------------------------------------------------- Fréchet distance
+
+@dataclass
+class FeatureStats:
+    """Mean μ (d,) and covariance Σ (d, d) of a feature set, float64, with its size and origin."""
+
+    mu: Tensor
+    sigma: Tensor
+    n: int
+    source: str = ""
+
+
+def gaussian_stats(features: Tensor, source: str = "") -> FeatureStats:
+    """μ = (1/N) Σ_i φ_i and the unbiased covariance Σ = (1/(N−1)) Σ_i (φ_i − μ)(φ_i − μ)ᵀ, in float64."""
+    if features.dim() != 2 or len(features) < 2:
+        raise GanlibError(f"need at least 2 feature vectors of shape (N, d), got {tuple(features.shape)}")
+    f = features.to(torch.float64)
+    mu = f.mean(0)
+    centred = f - mu
+    sigma = centred.T @ centred / (len(f) - 1)
+    return FeatureStats(mu, sigma, len(f), source)
+
+
+def _psd_sqrt(s: Tensor) -> Tensor:
+    """S^{1/2} of a symmetric positive semi-definite S via S = V diag(λ) Vᵀ, with λ < 0 (round-off) set to 0."""
+    lam, v = torch.linalg.eigh((s + s.T) / 2)
+    return (v * lam.clamp_min(0).sqrt()) @ v.T
+
+
+def trace_sqrt_product(sigma1: Tensor, sigma2: Tensor) -> float:
+    """Tr((Σ₁ Σ₂)^{1/2}) for symmetric PSD Σ₁, Σ₂.
+
+    Σ₁Σ₂ is not symmetric, and a general matrix square root of it (scipy's sqrtm) can fail or return
+    complex round-off when the covariances are nearly singular, which they are here: ReLU features
+    include units that are (almost) never active. Instead use M = Σ₁^{1/2} Σ₂ Σ₁^{1/2}: it is symmetric
+    PSD and has the same eigenvalues as Σ₁Σ₂ (AB and BA share their spectrum, with A = Σ₁^{1/2},
+    B = Σ₁^{1/2}Σ₂), so Tr((Σ₁Σ₂)^{1/2}) = Σ_i √λ_i(M). ``eigh`` on a symmetric matrix is backward stable,
+    needs no inverse, and the tiny negative eigenvalues that round-off produces are clamped to 0.
+    """
+    a = _psd_sqrt(sigma1.to(torch.float64))
+    m = a @ sigma2.to(torch.float64) @ a
+    lam = torch.linalg.eigvalsh((m + m.T) / 2)
+    return lam.clamp_min(0).sqrt().sum().item()
+
+
+def frechet_distance(mu1: Tensor, sigma1: Tensor, mu2: Tensor, sigma2: Tensor) -> float:
+    """d² = ‖μ₁ − μ₂‖² + Tr(Σ₁) + Tr(Σ₂) − 2 Tr((Σ₁ Σ₂)^{1/2}): the squared 2-Wasserstein (Fréchet)
+    distance between N(μ₁, Σ₁) and N(μ₂, Σ₂), computed in float64. Round-off below 0 is returned as 0."""
+    mu1, mu2 = mu1.to(torch.float64).reshape(-1), mu2.to(torch.float64).reshape(-1)
+    sigma1, sigma2 = torch.atleast_2d(sigma1.to(torch.float64)), torch.atleast_2d(sigma2.to(torch.float64))
+    d = len(mu1)
+    if len(mu2) != d or sigma1.shape != (d, d) or sigma2.shape != (d, d):
+        raise GanlibError(f"mismatched Gaussian statistics: means {tuple(mu1.shape)}, {tuple(mu2.shape)}, "
+                          f"covariances {tuple(sigma1.shape)}, {tuple(sigma2.shape)}")
+    mean_term = (mu1 - mu2).square().sum().item()
+    cov_term = sigma1.trace().item() + sigma2.trace().item() - 2 * trace_sqrt_product(sigma1, sigma2)
+    return max(mean_term + cov_term, 0.0)
+
+
+# ------------------------------------------------------------------------------- classifier features
+
+def _device(device: str | torch.device | None) -> torch.device:
+    if device is None:
+        return torch.device("cpu")
+    from .train import resolve_device  # "auto" → cuda > mps > cpu, a missing device is an error
+
+    return resolve_device(device) if isinstance(device, str) else device
+
+
+def _check_range(images: Tensor) -> None:
+    lo, hi = images.min().item(), images.max().item()
+    if lo < -1.001 or hi > 1.001:
+        raise GanlibError(f"expected images in [-1, 1] (like the generator's output), got values in "
+                          f"[{lo:.3g}, {hi:.3g}]; convert uint8 images with ganlib.data.to_float")
+
+
+def _classify(images: Tensor, dataset: str, device: str | torch.device | None) -> tuple[Tensor, Tensor]:
+    check_choice("classifier dataset", dataset, IMAGE_DATASETS)
+    check_images(images)
+    _check_range(images)
+    return classify(load_classifier(dataset, _device(device)), images)
+
+
+def classifier_features(images: Tensor, dataset: str = "mnist", device: str | torch.device | None = None) -> Tensor:
+    """The 128-d penultimate features φ(x) of ``dataset``'s classifier, float32 (N, 128) on the CPU."""
+    return _classify(images, dataset, device)[0]
+
+
+_REAL_STATS: dict[tuple[str, str, str], FeatureStats] = {}
+
+
+def _stats_file(dataset: str, source: str, n: int, weights_sha: str) -> Path:
+    """Disk cache path, keyed by data source, image count and the classifier weights' hash."""
+    key = hashlib.sha256(f"{source}|{n}".encode()).hexdigest()[:12]
+    return default_cache() / "fcd-stats" / f"{dataset}-{n}-{key}-{weights_sha[:12]}.pt"
+
+
+def real_statistics(dataset: str = "mnist", device: str | torch.device | None = None,
+                    disk_cache: bool = True, verbose: bool = True) -> FeatureStats:
+    """μ, Σ of the classifier features of all images ``ganlib.data.load_images(dataset)`` provides.
+
+    Cached in memory per (dataset, data root, classifier weights), and with ``disk_cache`` also under
+    ``ganlib.data.default_cache()/fcd-stats`` keyed by data source, image count and weights hash.
+    """
+    check_choice("classifier dataset", dataset, IMAGE_DATASETS)
+    weights_sha = file_sha256(weights_path(dataset)) if weights_path(dataset).is_file() else ""
+    mem_key = (dataset, os.environ.get(DATA_ENV) or "download", weights_sha)
+    if mem_key in _REAL_STATS:
+        return _REAL_STATS[mem_key]
+    data = load_images(dataset, "all", verbose=verbose)
+    path = _stats_file(dataset, data.source, len(data.images), weights_sha)
+    stats = _read_stats(path) if disk_cache else None
+    if stats is None:
+        t0 = time.perf_counter()
+        feats = classifier_features(to_float(data.images), dataset, device)
+        stats = gaussian_stats(feats, f"{data.describe()}")
+        if verbose:
+            print(f"ganlib metrics: real {dataset} feature statistics from {stats.n:,} images in "
+                  f"{time.perf_counter() - t0:.1f} s" + (f", cached at {path}" if disk_cache else ""),
+                  file=sys.stderr)
+        if disk_cache:
+            _write_stats(stats, path)
+    _REAL_STATS[mem_key] = stats
+    return stats
+
+
+def _read_stats(path: Path) -> FeatureStats | None:
+    if not path.is_file():
+        return None
+    try:
+        d = torch.load(path, map_location="cpu", weights_only=True)
+        return FeatureStats(d["mu"], d["sigma"], int(d["n"]), str(d["source"]))
+    except Exception as exc:  # a damaged cache file is recomputed, and said so
+        print(f"ganlib metrics: ignoring unreadable cache {path} ({type(exc).__name__}); recomputing",
+              file=sys.stderr)
+        return None
+
+
+def _write_stats(stats: FeatureStats, path: Path) -> None:
+    from .io import save_torch
+
+    try:
+        save_torch({"mu": stats.mu, "sigma": stats.sigma, "n": stats.n, "source": stats.source}, path)
+    except OSError as exc:  # a read-only cache folder costs time, not correctness
+        print(f"ganlib metrics: could not write cache {path} ({exc}); statistics kept in memory only",
+              file=sys.stderr)
+
+
+def _as_stats(x: Tensor | FeatureStats | None, dataset: str, device: str | torch.device | None) -> FeatureStats:
+    if x is None:
+        return real_statistics(dataset, device)
+    if isinstance(x, FeatureStats):
+        return x
+    return gaussian_stats(classifier_features(x, dataset, device))
+
+
+def frechet_classifier_distance(fake: Tensor, real: Tensor | FeatureStats | None = None, dataset: str = "mnist",
+                                device: str | torch.device | None = None) -> float:
+    """FCD = ‖μ_r − μ_g‖² + Tr(Σ_r + Σ_g − 2 (Σ_r Σ_g)^{1/2}) between Gaussians fitted to the classifier
+    features of ``real`` and ``fake`` images. ``real=None``: all real images of ``dataset`` (cached)."""
+    check_choice("classifier dataset", dataset, IMAGE_DATASETS)
+    g = _as_stats(fake, dataset, device)
+    r = _as_stats(real, dataset, device)
+    return frechet_distance(r.mu, r.sigma, g.mu, g.sigma)
+
+
+# ------------------------------------------------------------------------------------- mode coverage
+
+def kl_to_uniform(histogram: Tensor | list[float]) -> float:
+    """KL(h ‖ u) = Σ_k h_k ln(h_k / (1/K)) in nats, with 0 ln 0 = 0; 0 for a uniform h, ln K for one class."""
+    h = torch.as_tensor(histogram, dtype=torch.float64)
+    if h.dim() != 1 or (h < 0).any() or not math.isclose(h.sum().item(), 1.0, abs_tol=1e-6):
+        raise GanlibError("expected a histogram: a 1-d list of non-negative fractions that sum to 1")
+    nz = h[h > 0]
+    return (nz * torch.log(nz * len(h))).sum().item()
+
+
+def _coverage_from_logits(logits: Tensor) -> dict:
+    probs = torch.softmax(logits.to(torch.float64), 1)
+    counts = torch.bincount(probs.argmax(1), minlength=N_CLASSES).to(torch.float64)
+    hist = counts / counts.sum()
+    return {"histogram": hist.tolist(),
+            "classes_covered": int((hist >= COVERED_SHARE).sum().item()),
+            "kl_to_uniform": kl_to_uniform(hist),
+            "confidence": probs.max(1).values.mean().item()}
+
+
+def mode_coverage(images: Tensor, dataset: str = "mnist", device: str | torch.device | None = None) -> dict:
+    """The predicted-class histogram h (10 fractions), ``classes_covered`` = #{k : h_k ≥ 0.05},
+    ``kl_to_uniform`` = KL(h ‖ uniform) in nats, ``confidence`` = mean over images of max_k p(k | x)."""
+    return _coverage_from_logits(_classify(images, dataset, device)[1])
+
+
+def image_metrics(images: Tensor, dataset: str = "mnist", device: str | torch.device | None = None) -> dict:
+    """FCD to the real data and the mode-coverage metrics, from one pass of the classifier."""
+    feats, logits = _classify(images, dataset, device)
+    real = real_statistics(dataset, device)
+    fake = gaussian_stats(feats)
+    return {"fcd": frechet_distance(real.mu, real.sigma, fake.mu, fake.sigma), **_coverage_from_logits(logits)}
+
+
+# ---------------------------------------------------------------------------------------- 2-D toys
+
+def toy_min_count(n: int) -> int:
+    """Points a mode needs to count as covered: 20 per 2,500 samples (VEEGAN/PacGAN), at least 1."""
+    return max(1, round(TOY_MIN_COUNT * n / TOY_REFERENCE_SAMPLES))
+
+
+def toy_metrics(points: Tensor, mixture: ToyMixture, min_count: int | None = None) -> dict:
+    """``high_quality``: share of points within 3σ of their nearest centre; ``modes_covered``: number of
+    centres that are the nearest centre of at least ``min_count`` high-quality points (default
+    ``toy_min_count(N)``: 20 for N = 2,500); also ``n_modes`` and the ``min_count`` used."""
+    if not isinstance(points, Tensor) or points.dim() != 2 or points.shape[1] != 2 or len(points) == 0:
+        shape = tuple(points.shape) if isinstance(points, Tensor) else type(points).__name__
+        raise GanlibError(f"expected points of shape (N, 2), got {shape}")
+    need = toy_min_count(len(points)) if min_count is None else int(min_count)
+    centres = mixture.centres.to(torch.float64)
+    dist = torch.cdist(points.detach().cpu().to(torch.float64), centres)
+    nearest_dist, nearest = dist.min(1)
+    good = nearest_dist <= TOY_SIGMAS * mixture.std
+    counts = torch.bincount(nearest[good], minlength=len(centres))
+    return {"modes_covered": int((counts >= need).sum().item()),
+            "high_quality": good.to(torch.float64).mean().item(),
+            "n_modes": len(centres),
+            "min_count": need}
+
+
+# ---------------------------------------------------------------------------------------- a whole run
+
+def evaluate_run(result: "TrainResult", n: int | None = None, seed: int = 0,
+                 device: str | torch.device | None = None) -> dict:
+    """Every metric that applies to ``result``, on ``result.sample(n, seed)``.
+
+    Images (default n = 10,000): fcd, classes_covered, kl_to_uniform, confidence, histogram.
+    Toys (default n = 2,500, the VEEGAN protocol): modes_covered, high_quality (and n_modes, min_count).
+    The classifier runs on ``device`` (default: the run's device).
+    """
+    from .data import toy_mixture
+
+    dataset = result.config.dataset
+    is_toy = dataset in TOY_DATASETS
+    n = n or (TOY_REFERENCE_SAMPLES if is_toy else DEFAULT_IMAGE_SAMPLES)
+    if n < 2:
+        raise GanlibError(f"evaluation needs at least 2 samples, got {n}")
+    samples = result.sample(n, seed)
+    if is_toy:
+        return toy_metrics(samples, toy_mixture(dataset))
+    return image_metrics(samples, dataset, device if device is not None else result.device)

@@ -1,0 +1,107 @@
+"""``python -m ganlib evaluate DIR`` and ``python -m ganlib train-classifier``: the metrics' commands."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from .data import IMAGE_DATASETS
+from .errors import GanlibError
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
+    return value
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add ``evaluate`` and ``train-classifier`` to the ``python -m ganlib`` subcommands."""
+    from .train import DEVICES
+
+    p = sub.add_parser("evaluate", help="compute the sample-quality metrics of a trained run, write DIR/metrics.json",
+                       description="Load DIR/checkpoint.pt, generate samples and compute every metric that "
+                                   "applies (images: FCD and mode coverage; toys: modes covered and "
+                                   "high-quality share); print them and write DIR/metrics.json.")
+    p.add_argument("run_dir", metavar="DIR", help="a run folder written by python -m ganlib train")
+    p.add_argument("--samples", type=_positive, default=None, metavar="N",
+                   help="generated samples (default 10000 images or 2500 toy points)")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of the sampling noise (default 0)")
+    p.add_argument("--device", default="cpu", choices=DEVICES, metavar="NAME",
+                   help="auto, cpu, cuda or mps for the generator and classifier (default cpu)")
+    p.set_defaults(func=_cmd_evaluate)
+
+    q = sub.add_parser("train-classifier", help="train the metrics' classifier; write ganlib/weights/<dataset>.pt",
+                       description="Train the small CNN behind the metrics and write its weights with a JSON "
+                                   "record (data, split, seed, command, held-out accuracy) beside them. "
+                                   "MNIST: 8,000/2,000 split of its test split (all that exists offline); "
+                                   "Fashion-MNIST: its train split, accuracy on its test split.")
+    q.add_argument("--dataset", required=True, choices=IMAGE_DATASETS, metavar="NAME",
+                   help=f"{' or '.join(IMAGE_DATASETS)} (offline root from GANLIB_DATA)")
+    q.add_argument("--epochs", type=_positive, default=None, help="epochs (default 15 for mnist, 5 for fashion-mnist)")
+    q.add_argument("--seed", type=_seed, default=0, help="seed of initialisation, shuffling, augmentation (default 0)")
+    q.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+                   help="small random rotations/scalings/shifts (default: on for mnist, off for fashion-mnist)")
+    q.add_argument("--out", default=None, metavar="FILE",
+                   help="weights file (default: the shipped ganlib/weights/<dataset>.pt)")
+    q.set_defaults(func=_cmd_train_classifier)
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> None:
+    from .checkpoint import load_run
+    from .io import save_json
+    from .metrics import DEFAULT_IMAGE_SAMPLES, TOY_REFERENCE_SAMPLES, evaluate_run
+
+    run_dir = Path(args.run_dir)
+    if not run_dir.is_dir():
+        raise GanlibError(f"no run folder {run_dir} (expected a folder holding checkpoint.pt)")
+    t0 = time.perf_counter()
+    result = load_run(run_dir, args.device)
+    n = args.samples or (TOY_REFERENCE_SAMPLES if result.config.is_toy else DEFAULT_IMAGE_SAMPLES)
+    metrics = evaluate_run(result, n, args.seed, device=result.device)
+    seconds = time.perf_counter() - t0
+    cfg = result.config
+    print(f"ganlib evaluate: {run_dir} ({cfg.loss} on {cfg.dataset}, step {result.step}), "
+          f"{n:,} samples, seed {args.seed}, {seconds:.1f} s")
+    for key, value in metrics.items():
+        shown = "[" + ", ".join(f"{v:.3f}" for v in value) + "]" if isinstance(value, list) else (
+            f"{value:.4f}" if isinstance(value, float) else str(value))
+        print(f"  {key}: {shown}")
+    save_json({"run": str(run_dir), "loss": cfg.loss, "dataset": cfg.dataset, "step": result.step,
+               "samples": n, "seed": args.seed, "device": str(result.device), "seconds": round(seconds, 2), "metrics": metrics},
+              run_dir / "metrics.json")
+    print(f"ganlib evaluate: wrote {run_dir / 'metrics.json'}")
+
+
+def _cmd_train_classifier(args: argparse.Namespace) -> None:
+    from .classifier import save_classifier, train_classifier, weights_path
+
+    model, record = train_classifier(args.dataset, args.epochs, args.seed, augmentation=args.augment)
+    out = Path(args.out) if args.out else weights_path(args.dataset)
+    words = ["python", "-m", "ganlib", "train-classifier", "--dataset", args.dataset, "--epochs",
+             str(record["epochs"]), "--seed", str(args.seed),
+             "--augment" if record["augmentation"] != "none" else "--no-augment"]
+    if args.out:
+        words += ["--out", args.out]
+    record = {"command": shlex.join(words), **record}
+    json_path = save_classifier(model, record, out)
+    print(f"ganlib train-classifier: {args.dataset} held-out accuracy {record['heldout_accuracy']:.4f} "
+          f"({record['n_heldout']:,} images), {record['train_seconds']:.0f} s; wrote {out} and {json_path}")
+    print(f"ganlib train-classifier: {record['split']}", file=sys.stderr)

@@ -161,10 +161,13 @@ def summarise(records: list[dict], metrics: Sequence[str]) -> dict:
 
 def _meta(budget: Budget, datasets: Sequence[str], device: torch.device, data_root, argv: Sequence[str]) -> dict:
     data = {d: load_images(d, "all", data_root, verbose=False).describe() for d in datasets if d in IMAGE_DATASETS}
+    from .classifier import load_record
+
     gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
+    classifiers = {d: load_record(d).get("weights_sha256", "")[:16] for d in datasets if d in IMAGE_DATASETS}
     return {"command": "python -m ganlib " + " ".join(argv), "budget": budget.as_dict(), "device": str(device),
             "gpu": gpu, "cpu_threads": torch.get_num_threads(), "torch": torch.__version__,
-            "python": platform.python_version(), "data": data,
+            "python": platform.python_version(), "data": data, "classifier_sha256_16": classifiers,
             "created": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 

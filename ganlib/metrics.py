@@ -231,10 +231,10 @@ def _coverage_from_logits(logits: Tensor) -> dict:
     probs = torch.softmax(logits.to(torch.float64), 1)
     counts = torch.bincount(probs.argmax(1), minlength=N_CLASSES).to(torch.float64)
     hist = counts / counts.sum()
-    return {"histogram": hist.tolist(),
-            "classes_covered": int((hist >= COVERED_SHARE).sum().item()),
+    return {"classes_covered": int((hist >= COVERED_SHARE).sum().item()),
             "kl_to_uniform": kl_to_uniform(hist),
-            "confidence": probs.max(1).values.mean().item()}
+            "confidence": probs.max(1).values.mean().item(),
+            "histogram": hist.tolist()}
 
 
 def mode_coverage(images: Tensor, dataset: str = "mnist", device: str | torch.device | None = None) -> dict:

@@ -64,6 +64,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(func=_cmd_train_classifier)
 
 
+def _show(value: object) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(f"{v:.3f}" for v in value) + "]"
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> None:
     from .checkpoint import load_run
     from .io import save_json
@@ -81,11 +87,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     print(f"ganlib evaluate: {run_dir} ({cfg.loss} on {cfg.dataset}, step {result.step}), "
           f"{n:,} samples, seed {args.seed}, {seconds:.1f} s")
     for key, value in metrics.items():
-        shown = "[" + ", ".join(f"{v:.3f}" for v in value) + "]" if isinstance(value, list) else (
-            f"{value:.4f}" if isinstance(value, float) else str(value))
-        print(f"  {key}: {shown}")
+        print(f"  {key}: {_show(value)}")
     save_json({"run": str(run_dir), "loss": cfg.loss, "dataset": cfg.dataset, "step": result.step,
-               "samples": n, "seed": args.seed, "device": str(result.device), "seconds": round(seconds, 2), "metrics": metrics},
+               "samples": n, "seed": args.seed, "device": str(result.device), "seconds": round(seconds, 2),
+               "metrics": metrics},
               run_dir / "metrics.json")
     print(f"ganlib evaluate: wrote {run_dir / 'metrics.json'}")
 

@@ -1,0 +1,338 @@
+"""Tests for ganlib.metrics and ganlib.classifier: hand-computed formulas, the shipped classifiers'
+accuracy on images they did not train on, FCD and mode coverage on real digits, speed, determinism, CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from ganlib import cli, metrics
+from ganlib.classifier import (IMAGE_SHAPE, SmallCNN, _sha, accuracy, augment, classifier_split, file_sha256,
+                               load_classifier, load_record, weights_path)
+from ganlib.data import load_images, to_float, toy_mixture
+from ganlib.errors import GanlibError
+from ganlib.train import TrainConfig, new_run, train
+
+from conftest import DATA
+
+
+# ------------------------------------------------------------------ Fréchet distance, by hand
+
+def test_frechet_1d_closed_form() -> None:
+    # N(0, 2²) vs N(1, 3²): (0 − 1)² + (2 − 3)² = 2
+    d = metrics.frechet_distance(torch.tensor([0.0]), torch.tensor([[4.0]]), torch.tensor([1.0]), torch.tensor([[9.0]]))
+    assert d == pytest.approx(2.0, abs=1e-12)
+
+
+def test_frechet_diagonal_closed_form() -> None:
+    # per dimension (m1 − m2)² + (s1 − s2)²: (1 + 1) + (0 + 0) + (4 + 4) = 10
+    m1, s1 = torch.tensor([0.0, 1.0, 2.0]), torch.tensor([1.0, 2.0, 3.0])
+    m2, s2 = torch.tensor([1.0, 1.0, 0.0]), torch.tensor([2.0, 2.0, 1.0])
+    d = metrics.frechet_distance(m1, torch.diag(s1 ** 2), m2, torch.diag(s2 ** 2))
+    assert d == pytest.approx(10.0, abs=1e-10)
+
+
+def test_frechet_non_commuting_closed_form() -> None:
+    # Σ₁ = I, Σ₂ = [[2, 1], [1, 2]] (eigenvalues 1 and 3): Tr(Σ₂^{1/2}) = 1 + √3,
+    # d = 0 + Tr(I) + Tr(Σ₂) − 2 (1 + √3) = 2 + 4 − 2 − 2√3 = 4 − 2√3
+    mu = torch.zeros(2)
+    d = metrics.frechet_distance(mu, torch.eye(2), mu, torch.tensor([[2.0, 1.0], [1.0, 2.0]]))
+    assert d == pytest.approx(4 - 2 * math.sqrt(3), abs=1e-12)
+
+
+def test_frechet_matches_scipy_on_random_full_covariances() -> None:
+    scipy_linalg = pytest.importorskip("scipy.linalg")
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(6, 6, generator=g, dtype=torch.float64), torch.randn(6, 6, generator=g, dtype=torch.float64)
+    s1, s2 = a @ a.T + 0.1 * torch.eye(6, dtype=torch.float64), b @ b.T + 0.1 * torch.eye(6, dtype=torch.float64)
+    m1, m2 = torch.randn(6, generator=g, dtype=torch.float64), torch.randn(6, generator=g, dtype=torch.float64)
+    root = scipy_linalg.sqrtm((s1 @ s2).numpy()).real
+    expected = ((m1 - m2) ** 2).sum().item() + (s1.trace() + s2.trace()).item() - 2 * float(root.trace())
+    assert metrics.frechet_distance(m1, s1, m2, s2) == pytest.approx(expected, rel=1e-9)
+
+
+def test_frechet_singular_covariances() -> None:
+    # rank-deficient Σ (a dead feature): diag(1, 0) vs diag(4, 9) → (1 − 2)² + (0 − 3)² = 10, and a
+    # rank-1 Σ against itself → exactly 0, never NaN
+    d = metrics.frechet_distance(torch.zeros(2), torch.diag(torch.tensor([1.0, 0.0])),
+                                 torch.zeros(2), torch.diag(torch.tensor([4.0, 9.0])))
+    assert d == pytest.approx(10.0, abs=1e-10)
+    v = torch.tensor([[1.0], [2.0], [-1.0]])
+    s = v @ v.T
+    same = metrics.frechet_distance(torch.ones(3), s, torch.ones(3), s)
+    assert math.isfinite(same) and same == pytest.approx(0.0, abs=1e-9)
+
+
+def test_frechet_rejects_mismatched_shapes() -> None:
+    with pytest.raises(GanlibError, match="mismatched"):
+        metrics.frechet_distance(torch.zeros(2), torch.eye(2), torch.zeros(3), torch.eye(3))
+
+
+def test_gaussian_stats_are_unbiased_float64() -> None:
+    # features 0 and 2: mean 1, unbiased variance ((−1)² + 1²) / (2 − 1) = 2
+    st = metrics.gaussian_stats(torch.tensor([[0.0, 5.0], [2.0, 5.0]]))
+    assert st.mu.dtype == torch.float64 and st.n == 2
+    assert st.mu.tolist() == [1.0, 5.0]
+    assert st.sigma.tolist() == [[2.0, 0.0], [0.0, 0.0]]
+
+
+# ------------------------------------------------------------------ histogram metrics, by hand
+
+def test_kl_to_uniform_known_values() -> None:
+    assert metrics.kl_to_uniform([0.1] * 10) == pytest.approx(0.0, abs=1e-12)
+    assert metrics.kl_to_uniform([1.0] + [0.0] * 9) == pytest.approx(math.log(10))
+    # two classes at ½: 2 · ½ ln(½ · 10) = ln 5
+    assert metrics.kl_to_uniform([0.5, 0.5] + [0.0] * 8) == pytest.approx(math.log(5))
+    # K = 2, h = (¼, ¾): ¼ ln ½ + ¾ ln (3/2)
+    assert metrics.kl_to_uniform([0.25, 0.75]) == pytest.approx(0.25 * math.log(0.5) + 0.75 * math.log(1.5))
+    with pytest.raises(GanlibError, match="histogram"):
+        metrics.kl_to_uniform([0.5, 0.6])
+
+
+def test_coverage_threshold_and_confidence_from_known_logits() -> None:
+    # 100 predictions: 50 of class 0, 45 of class 1, 5 of class 2 (exactly the 0.05 threshold: covered)
+    labels = torch.tensor([0] * 50 + [1] * 45 + [2] * 5)
+    probs = torch.full((100, 10), 0.2 / 9, dtype=torch.float64)
+    probs[torch.arange(100), labels] = 0.8  # top-class probability 0.8 everywhere
+    out = metrics._coverage_from_logits(probs.log())
+    assert out["histogram"] == pytest.approx([0.5, 0.45, 0.05] + [0.0] * 7)
+    assert out["classes_covered"] == 3
+    assert out["confidence"] == pytest.approx(0.8)
+    assert out["kl_to_uniform"] == pytest.approx(0.5 * math.log(5) + 0.45 * math.log(4.5) + 0.05 * math.log(0.5))
+    # 4 of 100 is below half the uniform share: not covered
+    labels[-1] = 0
+    probs = torch.full((100, 10), 0.01, dtype=torch.float64)
+    probs[torch.arange(100), labels] = 0.91
+    assert metrics._coverage_from_logits(probs.log())["classes_covered"] == 2
+
+
+# ------------------------------------------------------------------ toy metrics, by hand
+
+def test_toy_metrics_on_constructed_points() -> None:
+    ring = toy_mixture("ring")
+    c, s = ring.centres, ring.std
+    pts = torch.cat([
+        c[0].repeat(30, 1),                               # 30 exactly on mode 0
+        c[1] + torch.tensor([2.9 * s, 0.0]).repeat(25, 1),  # 25 at 2.9σ of mode 1: high quality
+        c[2].repeat(10, 1),                               # 10 on mode 2: high quality, too few to cover it
+        c[3] + torch.tensor([0.0, 3.1 * s]).repeat(5, 1),   # 5 at 3.1σ of mode 3: not high quality
+        torch.zeros(30, 2),                               # 30 at the ring's centre, far from every mode
+    ])
+    out = metrics.toy_metrics(pts, ring, min_count=20)
+    assert out["high_quality"] == pytest.approx(65 / 100)
+    assert out["modes_covered"] == 2 and out["n_modes"] == 8
+    assert metrics.toy_metrics(pts, ring, min_count=10)["modes_covered"] == 3
+
+
+def test_toy_metrics_default_threshold_and_perfect_samples() -> None:
+    assert metrics.toy_min_count(2500) == 20
+    assert metrics.toy_min_count(500) == 4
+    assert metrics.toy_min_count(10) == 1
+    grid = toy_mixture("grid")
+    g = torch.Generator().manual_seed(0)
+    k = torch.arange(2500) % 25
+    pts = grid.centres[k] + grid.std * torch.randn(2500, 2, generator=g)
+    out = metrics.toy_metrics(pts, grid)
+    assert out["modes_covered"] == 25 and out["min_count"] == 20
+    # within 3σ in 2-D: P(χ²₂ ≤ 9) = 1 − e^{−4.5} ≈ 0.989
+    assert out["high_quality"] == pytest.approx(1 - math.exp(-4.5), abs=0.01)
+    collapsed = metrics.toy_metrics(grid.centres[3] + 0 * pts, grid)
+    assert collapsed["modes_covered"] == 1 and collapsed["high_quality"] == 1.0
+
+
+# ------------------------------------------------------------------ bad input
+
+def test_bad_dataset_and_shapes_raise_one_line_errors() -> None:
+    x = torch.zeros(4, 1, 28, 28)
+    with pytest.raises(GanlibError, match="mnist, fashion-mnist"):
+        metrics.mode_coverage(x, dataset="cifar10")
+    with pytest.raises(GanlibError, match="mnist, fashion-mnist"):
+        metrics.frechet_classifier_distance(x, x, dataset="ring")
+    with pytest.raises(GanlibError, match=r"\(N, 1, 28, 28\)"):
+        metrics.mode_coverage(torch.zeros(4, 28, 28))
+    with pytest.raises(GanlibError, match=r"\(N, 1, 28, 28\)"):
+        metrics.frechet_classifier_distance(torch.zeros(4, 3, 28, 28), x)
+    with pytest.raises(GanlibError, match=r"\[-1, 1\]"):
+        metrics.mode_coverage(torch.full((4, 1, 28, 28), 255.0))
+    with pytest.raises(GanlibError, match=r"\(N, 2\)"):
+        metrics.toy_metrics(torch.zeros(5, 3), toy_mixture("ring"))
+    for err in ("cifar10", "ring"):
+        with pytest.raises(GanlibError) as info:
+            metrics.mode_coverage(x, dataset=err)
+        assert "\n" not in str(info.value)
+
+
+# ------------------------------------------------------------------ classifier and shipped weights
+
+@pytest.mark.parametrize("dataset", ["mnist", "fashion-mnist"])
+def test_shipped_weights_are_small_and_recorded(dataset: str) -> None:
+    path = weights_path(dataset)
+    rec = load_record(dataset)
+    assert path.stat().st_size < 1_000_000, "the classifier must stay a few hundred KB"
+    assert rec["weights_sha256"] == file_sha256(path)
+    for key in ("command", "split", "seed", "heldout_accuracy", "n_train", "n_heldout", "data_source"):
+        assert key in rec
+    assert rec["command"].startswith(f"python -m ganlib train-classifier --dataset {dataset}")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    assert all(v.dtype in (torch.float32, torch.int64) for v in state.values())
+    model = load_classifier(dataset)
+    assert not model.training
+    f, z = model.features_and_logits(torch.zeros(2, *IMAGE_SHAPE))
+    assert f.shape == (2, 128) and z.shape == (2, 10)
+
+
+def test_augment_identity_and_background() -> None:
+    x = to_float(torch.randint(0, 256, (8, 28, 28), dtype=torch.uint8))
+    g = torch.Generator().manual_seed(0)
+    same = augment(x, g, max_rot=0.0, max_shift=0.0, scale=0.0)
+    assert torch.allclose(same, x, atol=1e-5)
+    # a pure shift of a black image keeps it black: the padding is the background value −1
+    black = -torch.ones(4, 1, 28, 28)
+    assert torch.allclose(augment(black, g), black, atol=1e-6)
+
+
+# ------------------------------------------------------------------ on real data
+
+@pytest.fixture(scope="module")
+def offline_env(tmp_path_factory):
+    """GANLIB_DATA pointed at the offline data; the disk cache of real statistics in a temporary folder."""
+    if not (Path(DATA) / "MNIST" / "raw").is_dir():
+        pytest.skip(f"offline MNIST not found under {DATA}; set GANLIB_DATA to the offline data root")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GANLIB_DATA", DATA)
+        mp.setenv("GANLIB_CACHE", str(tmp_path_factory.mktemp("ganlib-cache")))
+        yield DATA
+
+
+@pytest.fixture(scope="module")
+def mnist(offline_env) -> tuple[torch.Tensor, torch.Tensor]:
+    data = load_images("mnist", verbose=False)
+    return to_float(data.images), data.labels
+
+
+def test_mnist_classifier_accuracy_on_held_out_digits(offline_env) -> None:
+    rec = load_record("mnist")
+    split = classifier_split("mnist", verbose=False)
+    assert _sha(split.test_x) == rec["heldout_sha256_16"], "not the held-out digits the record names"
+    acc = accuracy(load_classifier("mnist"), split.test_x, split.test_y)
+    assert len(split.test_x) == 2000
+    assert acc >= 0.98
+    assert acc == pytest.approx(rec["heldout_accuracy"], abs=1e-3)
+
+
+def test_fashion_classifier_accuracy_on_its_test_split(offline_env) -> None:
+    if not (Path(offline_env) / "FashionMNIST" / "raw").is_dir():
+        pytest.skip(f"offline Fashion-MNIST not found under {offline_env}")
+    test = load_images("fashion-mnist", "test", verbose=False)
+    if len(test.images) != 10_000:
+        pytest.skip("Fashion-MNIST test split not found")
+    assert _sha(test.images) == load_record("fashion-mnist")["heldout_sha256_16"]
+    acc = accuracy(load_classifier("fashion-mnist"), test.images, test.labels)
+    assert acc >= 0.89
+    assert acc == pytest.approx(load_record("fashion-mnist")["heldout_accuracy"], abs=1e-3)
+
+
+def test_fcd_separates_real_halves_from_noise_and_missing_classes(mnist) -> None:
+    x, y = mnist
+    perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(1))
+    a, b = x[perm[: len(x) // 2]], x[perm[len(x) // 2:]]
+    halves = metrics.frechet_classifier_distance(a, b)
+    noise = torch.rand(len(b), 1, 28, 28, generator=torch.Generator().manual_seed(2)) * 2 - 1
+    to_noise = metrics.frechet_classifier_distance(noise, b)
+    low = x[y < 5]
+    dropped = metrics.frechet_classifier_distance(low)  # against all real digits (cached statistics)
+    print(f"FCD halves {halves:.4f}, real vs noise {to_noise:.2f}, digits 0-4 vs all {dropped:.3f}")
+    assert halves < 0.01 * to_noise
+    assert dropped >= 10 * halves
+    assert metrics.frechet_classifier_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_mode_coverage_of_real_digits(mnist) -> None:
+    x, y = mnist
+    full = metrics.mode_coverage(x)
+    low = metrics.mode_coverage(x[y < 5])
+    assert full["classes_covered"] == 10 and low["classes_covered"] == 5
+    assert sum(full["histogram"]) == pytest.approx(1.0)
+    assert full["kl_to_uniform"] < 0.01
+    # five equally likely classes: KL ≈ ln 2
+    assert low["kl_to_uniform"] == pytest.approx(math.log(2), abs=0.05)
+    assert full["confidence"] > 0.95
+
+
+def test_metrics_of_10000_images_are_fast(mnist) -> None:
+    x, _ = mnist
+    metrics.real_statistics("mnist", verbose=False)  # computed once per session (and cached on disk)
+    t0 = time.perf_counter()
+    out = metrics.image_metrics(x[:10_000])
+    seconds = time.perf_counter() - t0
+    print(f"image_metrics on {len(x[:10_000])} images: {seconds:.2f} s")
+    assert seconds < 10
+    assert set(out) == {"fcd", "classes_covered", "kl_to_uniform", "confidence", "histogram"}
+
+
+def test_real_statistics_disk_cache(mnist, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("GANLIB_CACHE", str(tmp_path))
+    monkeypatch.setattr(metrics, "_REAL_STATS", {})
+    first = metrics.real_statistics("mnist", verbose=False)
+    files = list((tmp_path / "fcd-stats").glob("mnist-10000-*.pt"))
+    assert len(files) == 1
+    monkeypatch.setattr(metrics, "_REAL_STATS", {})
+    again = metrics.real_statistics("mnist", verbose=False)
+    assert torch.equal(first.mu, again.mu) and torch.equal(first.sigma, again.sigma) and again.n == 10_000
+
+
+def test_evaluate_run_is_deterministic(offline_env) -> None:
+    result, _, _ = new_run(TrainConfig(loss="nonsaturating", dataset="mnist", steps=1, device="cpu"),
+                           torch.device("cpu"))
+    a = metrics.evaluate_run(result, n=500, seed=3)
+    b = metrics.evaluate_run(result, n=500, seed=3)
+    c = metrics.evaluate_run(result, n=500, seed=4)
+    assert a == b
+    assert a["fcd"] != c["fcd"]
+    assert set(a) == {"fcd", "classes_covered", "kl_to_uniform", "confidence", "histogram"}
+    toy, _, _ = new_run(TrainConfig(loss="hinge", dataset="ring", steps=1, device="cpu"), torch.device("cpu"))
+    assert metrics.evaluate_run(toy, seed=1) == metrics.evaluate_run(toy, seed=1)
+    assert {"modes_covered", "high_quality"} <= set(metrics.evaluate_run(toy))
+
+
+# ------------------------------------------------------------------ command line
+
+def test_cli_evaluate_writes_metrics_json(tmp_path, capsys) -> None:
+    run = tmp_path / "ring"
+    train(TrainConfig(loss="nonsaturating", dataset="ring", steps=20, device="cpu"), run, verbose=False)
+    assert cli.main(["evaluate", str(run), "--samples", "1000", "--seed", "2"]) == 0
+    saved = json.loads((run / "metrics.json").read_text())
+    assert saved["samples"] == 1000 and saved["seed"] == 2 and saved["step"] == 20
+    assert saved["metrics"] == metrics.evaluate_run(__import__("ganlib").load_run(run), 1000, 2)
+    assert "modes_covered" in capsys.readouterr().out
+
+
+def test_cli_evaluate_missing_or_invalid_dir(tmp_path, capsys) -> None:
+    assert cli.main(["evaluate", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no run folder" in err
+    assert cli.main(["evaluate", str(tmp_path)]) == 2  # a folder without checkpoint.pt
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "checkpoint" in err
+    (tmp_path / "checkpoint.pt").write_text("not a checkpoint")
+    assert cli.main(["evaluate", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_cli_train_classifier_writes_weights_and_record(offline_env, tmp_path) -> None:
+    out = tmp_path / "cls.pt"
+    assert cli.main(["train-classifier", "--dataset", "mnist", "--epochs", "1", "--out", str(out)]) == 0
+    rec = json.loads(out.with_suffix(".json").read_text())
+    expected = f"python -m ganlib train-classifier --dataset mnist --epochs 1 --seed 0 --augment --out {out}"
+    assert rec["command"] == expected
+    assert rec["n_train"] == 8000 and rec["n_heldout"] == 2000 and "seed(0)" in rec["split"]
+    assert 0.5 < rec["heldout_accuracy"] <= 1.0
+    model = SmallCNN()
+    model.load_state_dict(torch.load(out, weights_only=True))
+    # the shipped weights were not touched
+    assert load_record("mnist")["epochs"] != 1

@@ -218,3 +218,63 @@ def critic_curve(result: "TrainResult", eval_key: str | None = None, eval_label:
     ax.legend(loc="upper center", fontsize=8)
     ax.set_title(f"{result.config.loss} on {result.config.dataset}", fontsize=10)
     return ax
+
+
+# --- chapters 01-03: the generator's gradient against D(G(z)), quantities evaluated during training ---
+
+def generator_gradient_figure(names: Sequence[str] = ("minimax", "nonsaturating"),
+                              logits: Sequence[float] | torch.Tensor | None = None, ax=None):
+    """|dL_G/df| of each loss against D(G(z)) = σ(f), log scale, from ganlib's own losses (``loss_slices``).
+
+    For the saturating L_G = log(1 − σ(f)) the derivative is −σ(f), which vanishes as σ(f) → 0; for the
+    non-saturating L_G = −log σ(f) it is −(1 − σ(f)), which tends to −1 there.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.4))
+    t = torch.linspace(-10, 10, 401, dtype=torch.float64) if logits is None else torch.as_tensor(logits)
+    p = torch.sigmoid(t.to(torch.float64)).numpy()
+    for name in names:
+        _, deriv = loss_slices(name, t)["g"]
+        ax.plot(p, np.abs(deriv), label=name, color=LOSS_COLOURS.get(name), linestyle=LOSS_STYLES.get(name, "-"))
+    ax.set_yscale("log")
+    ax.set_xlabel(r"$D(G(z)) = \sigma(f)$")
+    ax.set_ylabel(r"$|\partial L_G / \partial f|$")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    return ax
+
+
+_RUN_STYLES = ("-", "--", ":", "-.")
+
+
+def eval_curves(runs: Mapping[str, Sequence[Mapping[str, float]]], keys: Sequence[str],
+                labels: Mapping[str, str] | None = None, logy: Sequence[str] = ()):
+    """Values recorded by ``train(..., evaluate=fn)`` (a run's ``result.evals``) against the step, one
+    panel per key. Runs are named "<loss> <anything>": runs of one loss share its colour and differ in
+    line style (first solid, then dashed, dotted, dash-dotted). Keys in ``logy`` get a log y axis."""
+    from .errors import GanlibError
+
+    if not runs:
+        raise GanlibError("eval_curves needs at least one run")
+    labels = labels or {}
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.6 * len(keys), 3.2), squeeze=False)
+    seen: dict[str, int] = {}
+    for name, evals in runs.items():
+        loss = name.split(" ")[0]
+        style = _RUN_STYLES[seen.get(loss, 0) % len(_RUN_STYLES)]
+        seen[loss] = seen.get(loss, 0) + 1
+        for ax, key in zip(axes[0], keys):
+            missing = [e for e in evals if key not in e]
+            if missing:
+                raise GanlibError(f"run {name!r} has no {key!r} in its evals; it has: {', '.join(sorted(missing[0]))}")
+            ax.plot([e["step"] for e in evals], [e[key] for e in evals], marker="o", markersize=3,
+                    linestyle=style, color=LOSS_COLOURS.get(loss), label=name)
+    for ax, key in zip(axes[0], keys):
+        ax.set_xlabel("generator step")
+        ax.set_ylabel(labels.get(key, key))
+        if key in logy:
+            ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize=8)
+    fig.tight_layout()
+    return fig

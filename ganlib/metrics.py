@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FeatureStats", "gaussian_stats", "frechet_distance", "trace_sqrt_product", "classifier_features",
            "real_statistics", "frechet_classifier_distance", "kl_to_uniform", "mode_coverage",
-           "image_metrics", "toy_metrics", "evaluate_run", "COVERED_SHARE", "TOY_SIGMAS",
+           "image_metrics", "toy_metrics", "toy_min_count", "evaluate_run", "COVERED_SHARE", "TOY_SIGMAS",
            "TOY_MIN_COUNT", "TOY_REFERENCE_SAMPLES"]
 
 # a class counts as covered when it holds at least half of its uniform share 1/10
@@ -206,8 +206,8 @@ def _as_stats(x: Tensor | FeatureStats | None, dataset: str, device: str | torch
     return gaussian_stats(classifier_features(x, dataset, device))
 
 
-def frechet_classifier_distance(fake: Tensor, real: Tensor | FeatureStats | None = None, dataset: str = "mnist",
-                                device: str | torch.device | None = None) -> float:
+def frechet_classifier_distance(fake: Tensor | FeatureStats, real: Tensor | FeatureStats | None = None,
+                                dataset: str = "mnist", device: str | torch.device | None = None) -> float:
     """FCD = ‖μ_r − μ_g‖² + Tr(Σ_r + Σ_g − 2 (Σ_r Σ_g)^{1/2}) between Gaussians fitted to the classifier
     features of ``real`` and ``fake`` images. ``real=None``: all real images of ``dataset`` (cached)."""
     check_choice("classifier dataset", dataset, IMAGE_DATASETS)

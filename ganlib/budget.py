@@ -22,7 +22,8 @@ class Budget:
     name: str
     image_steps: int  # generator steps on MNIST / Fashion-MNIST
     toy_steps: int  # generator steps on the 2-D mixtures
-    batch_size: int
+    batch_size: int  # images
+    toy_batch_size: int  # 2-D points: cheap, and small batches let the toy generators escape the data
     seeds: tuple[int, ...]  # seeds of the loss comparison
     eval_points: int  # evaluations during a comparison run (the last one at the final step)
     eval_samples: int  # generated images per evaluation
@@ -32,11 +33,11 @@ class Budget:
 
 
 _BUDGETS = {
-    "smoke": Budget("smoke", image_steps=20, toy_steps=200, batch_size=64, seeds=(0,),
+    "smoke": Budget("smoke", image_steps=20, toy_steps=200, batch_size=64, toy_batch_size=256, seeds=(0,),
                     eval_points=2, eval_samples=500),
-    "book": Budget("book", image_steps=2000, toy_steps=2000, batch_size=64, seeds=(0, 1, 2),
+    "book": Budget("book", image_steps=2000, toy_steps=2000, batch_size=64, toy_batch_size=256, seeds=(0, 1, 2),
                    eval_points=5, eval_samples=5000),
-    "full": Budget("full", image_steps=10000, toy_steps=5000, batch_size=64, seeds=(0, 1, 2, 3, 4),
+    "full": Budget("full", image_steps=10000, toy_steps=5000, batch_size=64, toy_batch_size=256, seeds=(0, 1, 2, 3, 4),
                    eval_points=10, eval_samples=10000),
 }
 

@@ -56,15 +56,21 @@ def _evaluator(n: int) -> Callable[[TrainResult], dict]:
 
 
 def _save_grid_png(images_u8: torch.Tensor, path: Path) -> None:
-    import matplotlib.pyplot as plt
+    """A 6×6 grid as an 8-bit greyscale PNG (a few KB: the book keeps every evaluation step's grid)."""
+    from PIL import Image
+
     from .plot import grid_array
 
     with atomic_path(path) as tmp:
-        plt.imsave(tmp, grid_array(images_u8[:N_GRID], nrow=6), cmap="gray", vmin=0, vmax=255, format="png")
+        Image.fromarray(grid_array(images_u8[:N_GRID], nrow=6), mode="L").save(tmp, format="png", optimize=True)
 
 
 def _steps_for(budget: Budget, dataset: str) -> int:
     return budget.image_steps if dataset in IMAGE_DATASETS else budget.toy_steps
+
+
+def _batch_for(budget: Budget, dataset: str) -> int:
+    return budget.batch_size if dataset in IMAGE_DATASETS else budget.toy_batch_size
 
 
 def run_one(loss: str, seed: int, dataset: str, budget: Budget, out: Path, device: str,
@@ -74,7 +80,7 @@ def run_one(loss: str, seed: int, dataset: str, budget: Budget, out: Path, devic
     folder = run_dir(out, dataset, loss, seed)
     done = _finished(folder, steps)
     if done is None:
-        cfg = TrainConfig(loss=loss, dataset=dataset, steps=steps, batch_size=budget.batch_size, seed=seed,
+        cfg = TrainConfig(loss=loss, dataset=dataset, steps=steps, batch_size=_batch_for(budget, dataset), seed=seed,
                           device=device, snapshot_steps=(0,) + eval_steps(steps, budget.eval_points),
                           n_snapshot=None if dataset not in IMAGE_DATASETS else N_GRID,
                           checkpoint_every=max(1, steps // 4), check_every=min(100, steps))
@@ -131,7 +137,7 @@ def _record(loss: str, seed: int, dataset: str, saved: dict, budget: Budget) -> 
     elapsed = saved["elapsed_s"]
     return {"loss": loss, "seed": seed, "dataset": dataset, "steps": saved["step"], "device": saved["device"],
             **final, "wall_time_s": elapsed,
-            "images_per_s": saved["step"] * budget.batch_size / elapsed if elapsed > 0 else None,
+            "images_per_s": saved["step"] * _batch_for(budget, dataset) / elapsed if elapsed > 0 else None,
             "evals": evals, "critic_estimate_at_evals": critic_at}
 
 
@@ -182,7 +188,7 @@ def run_comparison(losses: Sequence[str], seeds: Sequence[int], datasets: Sequen
     dev = resolve_device(device)
     meta = _meta(budget, datasets, dev, data_root, argv)
     print(f"ganlib compare: budget {budget.name} ({budget.image_steps} image / {budget.toy_steps} toy generator "
-          f"steps, batch {budget.batch_size}), losses {', '.join(losses)}, seeds {list(seeds)}, device {dev}",
+          f"steps, batch {budget.batch_size} / {budget.toy_batch_size}), losses {', '.join(losses)}, seeds {list(seeds)}, device {dev}",
           flush=True)
     for d, text in meta["data"].items():
         print(f"ganlib compare: data {text}", flush=True)
@@ -197,6 +203,8 @@ def run_comparison(losses: Sequence[str], seeds: Sequence[int], datasets: Sequen
         results["datasets"][dataset] = {"steps": _steps_for(budget, dataset), "runs": records,
                                         "summary": summarise(records, names)}
     results["meta"]["jobs"] = jobs
+    # finished runs are read back, so the runs may have been trained elsewhere: say where
+    results["meta"]["run_devices"] = sorted({r["device"] for r in all_records if "device" in r})
     results["meta"]["total_wall_s"] = time.perf_counter() - start
     save_json(results, out / RESULTS)
     from .report import write_figures

@@ -12,7 +12,7 @@ from ganlib.budget import Budget
 from ganlib.compare import eval_steps, load_results, run_comparison, run_dir, sample_png, summarise
 from ganlib.report import ranking, summary_table
 
-TINY = Budget("tiny", image_steps=4, toy_steps=30, batch_size=32, seeds=(0, 1), eval_points=2, eval_samples=200)
+TINY = Budget("tiny", image_steps=4, toy_steps=30, batch_size=32, toy_batch_size=64, seeds=(0, 1), eval_points=2, eval_samples=200)
 
 
 def test_eval_steps_are_evenly_spaced_and_end_at_the_last_step():
@@ -69,7 +69,7 @@ def test_an_interrupted_run_is_resumed(tmp_path):
     from ganlib.train import TrainConfig, train
 
     folder = run_dir(tmp_path, "ring", "lsgan", 0)
-    train(TrainConfig(loss="lsgan", dataset="ring", steps=15, batch_size=32, seed=0, device="cpu",
+    train(TrainConfig(loss="lsgan", dataset="ring", steps=15, batch_size=64, seed=0, device="cpu",
                       snapshot_steps=(0, 15), check_every=15), folder, verbose=False)  # as if stopped at 15
     res = run_comparison(["lsgan"], [0], ["ring"], TINY, tmp_path, device="cpu")
     rec = res["datasets"]["ring"]["runs"][0]

@@ -195,9 +195,10 @@ def critic_estimate(history: Mapping[str, Sequence[float]], gp_lambda: float | N
 
 
 def critic_curve(result: "TrainResult", eval_key: str | None = None, eval_label: str | None = None,
-                 smooth: int = 50, ax=None):
+                 smooth: int = 50, twin: bool = True, ax=None):
     """The critic's estimate E[r] − E[f] over training (smoothed), and optionally ``result.evals[eval_key]``
-    on a second axis (e.g. an independent distance between generated and real samples)."""
+    (e.g. an independent distance between generated and real samples): on a second axis when ``twin``
+    (the clipped critic's estimate is that distance times an unknown constant), else on the same axis."""
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.2))
     h = result.history
@@ -205,17 +206,19 @@ def critic_curve(result: "TrainResult", eval_key: str | None = None, eval_label:
     k = max(1, min(smooth, len(y)))
     colour = LOSS_COLOURS.get(result.config.loss, "#0072B2")
     ax.plot(np.asarray(h["step"])[k - 1:], np.convolve(y, np.ones(k) / k, mode="valid"), color=colour,
-            label=r"critic estimate $-L_D$")
+            label=r"critic estimate $-L_D$ (smoothed)")
     ax.set_xlabel("generator step")
-    ax.set_ylabel(r"$\mathbb{E}[r] - \mathbb{E}[f]$ (smoothed)", color=colour)
+    ax.set_ylabel(r"$\mathbb{E}[r] - \mathbb{E}[f]$", color=colour if twin and eval_key else "black")
     ax.grid(alpha=0.3)
+    handles = list(ax.get_lines())
     if eval_key is not None:
-        ax2 = ax.twinx()
+        ax2 = ax.twinx() if twin else ax
         steps = [e["step"] for e in result.evals]
-        ax2.plot(steps, [e[eval_key] for e in result.evals], "o--", color="#000000", label=eval_label or eval_key)
-        ax2.set_ylabel(eval_label or eval_key)
-        ax2.legend(loc="upper right", fontsize=8)
-    ax.legend(loc="upper center", fontsize=8)
+        handles += ax2.plot(steps, [e[eval_key] for e in result.evals], "o--", color="#000000",
+                            label=eval_label or eval_key)
+        if twin:
+            ax2.set_ylabel(eval_label or eval_key)
+    ax.legend(handles=handles, loc="upper right", fontsize=8)
     ax.set_title(f"{result.config.loss} on {result.config.dataset}", fontsize=10)
     return ax
 

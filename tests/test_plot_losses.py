@@ -121,3 +121,15 @@ def test_critic_curve_plots_the_estimate_of_a_wgan_gp_run():
     twin = [a for a in ax.figure.axes if a is not ax][0]
     np.testing.assert_allclose(twin.get_lines()[0].get_ydata(), [3.0, 6.0])
     plt.close(ax.figure)
+
+
+def test_critic_curve_can_share_one_axis():
+    cfg = ganlib.TrainConfig(loss="wgan", dataset="ring", steps=4, device="cpu", check_every=2)
+    result = ganlib.train(cfg, verbose=False, progress=False, evaluate=lambda r: {"x": 0.5})
+    ax = plot.critic_curve(result, eval_key="x", twin=False, smooth=1)
+    assert len(ax.figure.axes) == 1
+    lines = ax.get_lines()
+    np.testing.assert_allclose(lines[0].get_ydata(), plot.critic_estimate(result.history))
+    np.testing.assert_allclose(lines[1].get_ydata(), [0.5])
+    assert [t.get_text() for t in ax.get_legend().get_texts()][1] == "x"
+    plt.close(ax.figure)

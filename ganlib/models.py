@@ -97,18 +97,23 @@ class MLPDiscriminator(nn.Module):
 
 
 class ToyGenerator(nn.Module):
-    """Small MLP z (B, z_dim) → point in the plane (B, 2)."""
+    """Small MLP z (B, z_dim) → point in the plane (B, 2), bounded: G(z) = s·tanh(h(z)/s).
 
-    def __init__(self, z_dim: int = 16, hidden: int = 128) -> None:
+    The bound s plays the part tanh plays for images: without it the generator's points can run far
+    away from the data, where a LeakyReLU discriminator is linear and keeps pushing them further (seen
+    on the ring at every seed we tried). Near the data (|h| ≪ s) the map is close to the identity.
+    """
+
+    def __init__(self, z_dim: int = 16, hidden: int = 128, scale: float = 3.0) -> None:
         super().__init__()
-        self.z_dim = z_dim
+        self.z_dim, self.scale = z_dim, scale
         self.net = nn.Sequential(
             nn.Linear(z_dim, hidden), nn.ReLU(True),
             nn.Linear(hidden, hidden), nn.ReLU(True), nn.Linear(hidden, 2),
         )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z)
+        return self.scale * torch.tanh(self.net(z) / self.scale)
 
 
 class ToyDiscriminator(nn.Module):
@@ -138,8 +143,9 @@ def init_weights(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
-def build_models(arch: str, z_dim: int, d_norm: str) -> tuple[nn.Module, nn.Module]:
-    """Return an initialised (generator, discriminator) pair of architecture ``arch``."""
+def build_models(arch: str, z_dim: int, d_norm: str, toy_scale: float = 3.0) -> tuple[nn.Module, nn.Module]:
+    """Return an initialised (generator, discriminator) pair of architecture ``arch``
+    (``toy_scale``: the bound of the toy generator's output)."""
     check_choice("architecture", arch, ARCHS)
     check_choice("discriminator norm", d_norm, NORMS)
     if arch == "dcgan":
@@ -147,7 +153,7 @@ def build_models(arch: str, z_dim: int, d_norm: str) -> tuple[nn.Module, nn.Modu
     elif arch == "mlp":
         pair = MLPGenerator(z_dim), MLPDiscriminator(norm=d_norm)
     else:
-        pair = ToyGenerator(z_dim), ToyDiscriminator(norm=d_norm)
+        pair = ToyGenerator(z_dim, scale=toy_scale), ToyDiscriminator(norm=d_norm)
     if arch == "dcgan":  # the DCGAN paper's init; the MLPs keep PyTorch's default (fan-in scaled)
         for net in pair:
             init_weights(net)

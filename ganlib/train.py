@@ -19,7 +19,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .data import DATASETS, TOY_DATASETS, make_sampler, to_uint8
+from .data import DATASETS, TOY_DATASETS, make_sampler, to_uint8, toy_mixture
 from .errors import GanlibError, TrainingDiverged, check_choice
 from .losses import LOSS_NAMES, GANLoss, Recipe, get_loss, gradient_penalty
 from .models import ARCHS, build_models
@@ -101,6 +101,10 @@ class TrainConfig:
     def resolved_z_dim(self) -> int:
         return self.z_dim or (16 if self.is_toy else 64)
 
+    def toy_scale(self) -> float:
+        """The toy generator's output bound: 1.5 × the largest centre coordinate (3 for the ring, 6 for the grid)."""
+        return 1.5 * float(toy_mixture(self.dataset).centres.abs().max()) if self.is_toy else 0.0
+
     def resolved_n_snapshot(self) -> int:
         return self.n_snapshot or (1000 if self.is_toy else 64)
 
@@ -173,7 +177,7 @@ def new_run(cfg: TrainConfig, device: torch.device) -> tuple[TrainResult, _Optim
     """Fresh models (initialised from ``cfg.seed`` on the CPU, so every device starts alike)."""
     recipe = cfg.recipe()
     torch.manual_seed(cfg.seed)
-    G, D = build_models(cfg.resolved_arch(), cfg.resolved_z_dim(), recipe.d_norm)
+    G, D = build_models(cfg.resolved_arch(), cfg.resolved_z_dim(), recipe.d_norm, cfg.toy_scale())
     G, D = G.to(device), D.to(device)
     fixed = torch.randn(cfg.resolved_n_snapshot(), cfg.resolved_z_dim(),
                         generator=torch.Generator().manual_seed(cfg.seed))

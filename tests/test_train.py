@@ -147,3 +147,16 @@ def test_nonsaturating_covers_the_ring_in_seconds():
     result = train(toy(steps=1500, batch_size=256, check_every=100), verbose=False)
     m = toy_metrics(result.sample(2000), ganlib.toy_mixture("ring"))
     assert m["modes_covered"] >= 6, m
+
+
+def test_toy_generator_output_is_bounded_and_near_identity_inside():
+    from ganlib.models import ToyGenerator
+
+    g = ToyGenerator(scale=3.0)
+    with torch.no_grad():
+        g.net[-1].bias.copy_(torch.tensor([100.0, 0.01]))
+        g.net[-1].weight.zero_()
+        out = g(torch.zeros(1, 16))
+    assert out[0, 0].item() == pytest.approx(3.0, abs=1e-4)  # far away: clamped to the bound
+    assert out[0, 1].item() == pytest.approx(0.01, rel=1e-4)  # near the data: unchanged
+    assert toy().toy_scale() == 3.0 and toy(dataset="grid").toy_scale() == 6.0

@@ -9,8 +9,10 @@ from .errors import GanlibError, TrainingDiverged
 from .losses import LOSS_NAMES, GANLoss, Recipe, get_loss, gradient_penalty
 from .train import TrainConfig, TrainResult, train
 from .checkpoint import load_run
+from .metrics import evaluate_run, frechet_classifier_distance, mode_coverage, toy_metrics
 
 __version__ = "0.1.0"
 __all__ = ["BUDGET_NAMES", "Budget", "get_budget", "DATASETS", "load_images", "make_sampler", "toy_mixture",
            "GanlibError", "TrainingDiverged", "LOSS_NAMES", "GANLoss", "Recipe", "get_loss",
-           "gradient_penalty", "TrainConfig", "TrainResult", "train", "load_run"]
+           "gradient_penalty", "TrainConfig", "TrainResult", "train", "load_run", "evaluate_run",
+           "frechet_classifier_distance", "mode_coverage", "toy_metrics"]

@@ -42,12 +42,14 @@ def throughput(loss: str, dataset: str = "mnist", steps: int = 50, warmup: int =
 
 
 def add_parser(sub) -> None:
+    from .cli import positive_int
+
     p = sub.add_parser("bench", help="measure training steps per second of each loss",
                        description="Throughput of the training step (generator step with its critic steps).")
     p.add_argument("--losses", default="all", help="comma list or 'all'")
     p.add_argument("--dataset", default="mnist", help="mnist or fashion-mnist or a toy (default mnist)")
-    p.add_argument("--steps", type=int, default=50, help="timed generator steps per loss (default 50)")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--steps", type=positive_int, default=50, help="timed generator steps per loss (default 50)")
+    p.add_argument("--batch-size", type=positive_int, default=64)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     p.set_defaults(func=_cmd)
 

@@ -26,24 +26,24 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _positive(text: str) -> int:
+def _int_at_least(minimum: int, what: str, text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+        raise argparse.ArgumentTypeError(f"expected a {what} integer, got {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"expected a {what} integer, got {value}")
     return value
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
-    return value
+def positive_int(text: str) -> int:
+    """argparse type: an integer ≥ 1."""
+    return _int_at_least(1, "positive", text)
+
+
+def nonnegative_int(text: str) -> int:
+    """argparse type: an integer ≥ 0 (seeds)."""
+    return _int_at_least(0, "non-negative", text)
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
@@ -53,14 +53,14 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                    help=f"the loss: {', '.join(LOSS_NAMES)}")
     p.add_argument("--dataset", default="mnist", choices=DATASETS, metavar="NAME",
                    help=f"training data: {', '.join(DATASETS)} (default mnist; offline root from GANLIB_DATA)")
-    p.add_argument("--steps", type=_positive, default=500, help="generator steps (default 500)")
-    p.add_argument("--batch-size", type=_positive, default=64, help="batch size (default 64)")
-    p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0); same seed, same run on CPU")
+    p.add_argument("--steps", type=positive_int, default=500, help="generator steps (default 500)")
+    p.add_argument("--batch-size", type=positive_int, default=64, help="batch size (default 64)")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="random seed (default 0); same seed, same run on CPU")
     p.add_argument("--device", default="auto", choices=DEVICES, metavar="NAME",
                    help="auto (cuda > mps > cpu), cpu, cuda or mps (default auto)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.pt")
-    p.add_argument("--checkpoint-every", type=_positive, default=None, metavar="N",
+    p.add_argument("--checkpoint-every", type=positive_int, default=None, metavar="N",
                    help="also write a checkpoint every N steps (default: at the end only)")
     p.add_argument("--progress", action="store_true", help="show a progress bar even when not on a terminal")
     p.set_defaults(func=_cmd_train)

@@ -236,6 +236,8 @@ def _csv(text: str, choices: Sequence[str], what: str) -> list[str]:
 
 
 def add_parser(sub) -> None:
+    from .cli import positive_int
+
     p = sub.add_parser("compare", help="train every loss × seed and write results.json and figures",
                        description="Compare losses with the same networks and generator steps; resumable.")
     p.add_argument("--losses", default="all", help=f"comma list or 'all' ({', '.join(LOSS_NAMES)})")
@@ -245,7 +247,7 @@ def add_parser(sub) -> None:
     p.add_argument("--budget", default=None, help="smoke, book or full (default: GANLIB_BUDGET, else book)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (resumes what is there)")
-    p.add_argument("--jobs", type=int, default=1, help="runs trained at once, in separate processes (default 1)")
+    p.add_argument("--jobs", type=positive_int, default=1, help="runs trained at once, in separate processes (default 1)")
     p.add_argument("--progress", action="store_true", help="progress bars even when not on a terminal")
     p.set_defaults(func=_cmd_compare)
 
@@ -260,7 +262,5 @@ def _cmd_compare(args) -> None:
         raise GanlibError(f"--seeds must be a comma list of non-negative integers, got {args.seeds!r}") from None
     if any(s < 0 for s in seeds):
         raise GanlibError(f"--seeds must be non-negative, got {seeds}")
-    if args.jobs < 1:
-        raise GanlibError(f"--jobs must be a positive integer, got {args.jobs}")
     run_comparison(losses, seeds, datasets, budget, args.out, args.device, progress=args.progress or None,
                    argv=sys.argv[1:], jobs=args.jobs)

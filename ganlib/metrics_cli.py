@@ -9,27 +9,8 @@ import time
 from pathlib import Path
 
 from .data import IMAGE_DATASETS
+from .cli import nonnegative_int, positive_int
 from .errors import GanlibError
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
-    return value
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -41,9 +22,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "applies (images: FCD and mode coverage; toys: modes covered and "
                                    "high-quality share); print them and write DIR/metrics.json.")
     p.add_argument("run_dir", metavar="DIR", help="a run folder written by python -m ganlib train")
-    p.add_argument("--samples", type=_positive, default=None, metavar="N",
+    p.add_argument("--samples", type=positive_int, default=None, metavar="N",
                    help="generated samples (default 10000 images or 2500 toy points)")
-    p.add_argument("--seed", type=_seed, default=0, help="seed of the sampling noise (default 0)")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the sampling noise (default 0)")
     p.add_argument("--device", default="cpu", choices=DEVICES, metavar="NAME",
                    help="auto, cpu, cuda or mps for the generator and classifier (default cpu)")
     p.set_defaults(func=_cmd_evaluate)
@@ -55,8 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "Fashion-MNIST: its train split, accuracy on its test split.")
     q.add_argument("--dataset", required=True, choices=IMAGE_DATASETS, metavar="NAME",
                    help=f"{' or '.join(IMAGE_DATASETS)} (offline root from GANLIB_DATA)")
-    q.add_argument("--epochs", type=_positive, default=None, help="epochs (default 15 for mnist, 5 for fashion-mnist)")
-    q.add_argument("--seed", type=_seed, default=0, help="seed of initialisation, shuffling, augmentation (default 0)")
+    q.add_argument("--epochs", type=positive_int, default=None, help="epochs (default 15 for mnist, 5 for fashion-mnist)")
+    q.add_argument("--seed", type=nonnegative_int, default=0, help="seed of initialisation, shuffling, augmentation (default 0)")
     q.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                    help="small random rotations/scalings/shifts (default: on for mnist, off for fashion-mnist)")
     q.add_argument("--out", default=None, metavar="FILE",

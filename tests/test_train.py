@@ -144,7 +144,7 @@ def test_bad_config_is_named(kw, pattern):
 def test_nonsaturating_covers_the_ring_in_seconds():
     from ganlib.metrics import toy_metrics
 
-    result = train(toy(steps=1500, batch_size=256, check_every=100), verbose=False)
+    result = train(toy(steps=1500, batch_size=256, check_every=100), verbose=False)  # ~5 s on one core
     m = toy_metrics(result.sample(2000), ganlib.toy_mixture("ring"))
     assert m["modes_covered"] >= 6, m
 

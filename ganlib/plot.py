@@ -250,11 +250,12 @@ def generator_gradient_figure(names: Sequence[str] = ("minimax", "nonsaturating"
 _RUN_STYLES = ("-", "--", ":", "-.")
 
 
-def eval_curves(runs: Mapping[str, Sequence[Mapping[str, float]]], keys: Sequence[str],
+def eval_curves(runs: Mapping[str, "TrainResult | Sequence[Mapping[str, float]]"], keys: Sequence[str],
                 labels: Mapping[str, str] | None = None, logy: Sequence[str] = ()):
-    """Values recorded by ``train(..., evaluate=fn)`` (a run's ``result.evals``) against the step, one
-    panel per key. Runs are named "<loss> <anything>": runs of one loss share its colour and differ in
-    line style (first solid, then dashed, dotted, dash-dotted). Keys in ``logy`` get a log y axis."""
+    """Values recorded by ``train(..., evaluate=fn)`` against the step, one panel per key. Each run is a
+    TrainResult (its ``evals`` are used) or such a list of dicts. Runs are named "<loss> <anything>": runs
+    of one loss share its colour and differ in line style (first solid, then dashed, dotted, dash-dotted).
+    Keys in ``logy`` get a log y axis."""
     from .errors import GanlibError
 
     if not runs:
@@ -262,7 +263,8 @@ def eval_curves(runs: Mapping[str, Sequence[Mapping[str, float]]], keys: Sequenc
     labels = labels or {}
     fig, axes = plt.subplots(1, len(keys), figsize=(4.6 * len(keys), 3.2), squeeze=False)
     seen: dict[str, int] = {}
-    for name, evals in runs.items():
+    for name, run in runs.items():
+        evals = run.evals if hasattr(run, "evals") else run
         loss = name.split(" ")[0]
         style = _RUN_STYLES[seen.get(loss, 0) % len(_RUN_STYLES)]
         seen[loss] = seen.get(loss, 0) + 1

@@ -82,3 +82,11 @@ def test_eval_curves_names_a_missing_key_and_what_is_there():
 def test_eval_curves_rejects_no_runs():
     with pytest.raises(GanlibError):
         plot.eval_curves({}, ["a"])
+
+
+def test_eval_curves_takes_train_results_directly():
+    class Run:  # what eval_curves needs of a TrainResult
+        evals = RUNS["nonsaturating seed 0"]
+
+    fig = plot.eval_curves({"nonsaturating seed 0": Run()}, ["a"])
+    np.testing.assert_array_equal(fig.axes[0].get_lines()[0].get_ydata(), [3.0, 4.0])

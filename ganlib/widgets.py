@@ -20,8 +20,9 @@ def _metrics_html(rec: dict, step: int) -> str:
     return f"<table>{rows}</table>"
 
 
-def explorer(results: dict, out: str | Path, dataset: str = "mnist"):
-    """An interactive view of a comparison's sample grids (``out`` holds its samples/ folder)."""
+def explorer(results: dict, out: str | Path, dataset: str = "mnist", loss: str = "nonsaturating"):
+    """An interactive view of a comparison's sample grids (``out`` holds its samples/ folder),
+    opening on ``loss`` (the first loss of the comparison if that one is not in it)."""
     import ipywidgets as W
 
     block = results["datasets"][dataset]
@@ -29,7 +30,7 @@ def explorer(results: dict, out: str | Path, dataset: str = "mnist"):
     losses = [name for name in LOSS_NAMES if any(k[0] == name for k in runs)]
     seeds = sorted({k[1] for k in runs})
     steps = [e["step"] for e in next(iter(runs.values()))["evals"]]
-    loss_w = W.Dropdown(options=losses, value=losses[0], description="loss")
+    loss_w = W.Dropdown(options=losses, value=loss if loss in losses else losses[0], description="loss")
     seed_w = W.Dropdown(options=seeds, value=seeds[0], description="seed")
     step_w = W.SelectionSlider(options=steps, value=steps[-1], description="step", continuous_update=False)
     image = W.Image(format="png", width=220, height=220)

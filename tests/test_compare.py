@@ -91,7 +91,7 @@ def test_explorer_shows_the_chosen_run(tmp_path, data_root):
     from ganlib.widgets import explorer
 
     res = run_comparison(["hinge", "lsgan"], [0], ["mnist"], TINY, tmp_path, device="cpu", data_root=data_root)
-    box = explorer(res, tmp_path)
+    box = explorer(res, tmp_path)  # nonsaturating is not in this comparison: it opens on the first loss
     (loss_w, seed_w), step_w, (image, info) = box.children[0].children, box.children[1], box.children[2].children
     assert loss_w.options == ("lsgan", "hinge")  # the book's order of the losses
     assert bytes(image.value) == sample_png(tmp_path, "mnist", "lsgan", 0, 4).read_bytes()

@@ -163,8 +163,9 @@ def loss_shapes_figure(names: Sequence[str] | None = None, logits: Sequence[floa
             axes[row][col].axvline(0, color="grey", linewidth=0.6)
     axes[0][0].set_ylabel("loss")
     axes[1][0].set_ylabel("derivative w.r.t. the logit")
-    axes[0][2].legend(fontsize=8)
-    fig.tight_layout()
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(names), fontsize=9, frameon=False)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))  # room for the legend below the panels
     return fig
 
 

@@ -133,3 +133,9 @@ def test_critic_curve_can_share_one_axis():
     np.testing.assert_allclose(lines[1].get_ydata(), [0.5])
     assert [t.get_text() for t in ax.get_legend().get_texts()][1] == "x"
     plt.close(ax.figure)
+
+
+def test_loss_shapes_figure_has_one_legend_naming_each_loss_once():
+    fig = plot.loss_shapes_figure(["minimax", "lsgan"], logits=[0.0, 1.0])
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["minimax", "lsgan"]
+    plt.close(fig)

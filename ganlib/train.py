@@ -28,6 +28,7 @@ from . import checkpoint as ckpt
 
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
 OPTIMIZERS: tuple[str, ...] = ("adam", "rmsprop")
+# d_loss is what the critic minimised, λ·GP included for wgan-gp; gp is the penalty alone (0 elsewhere)
 HISTORY_KEYS: tuple[str, ...] = ("step", "d_loss", "g_loss", "gp", "time")
 # The paper recipes' learning rates are tuned for images and tens of thousands of steps; the 2-D toys
 # get a few thousand, so their default rate is this many times the recipe's (an explicit lr wins).
@@ -50,8 +51,8 @@ class TrainConfig:
     lr: float | None = None
     betas: tuple[float, float] | None = None
     n_critic: int | None = None
-    clip: float | None = None
-    gp_lambda: float | None = None
+    clip: float | None = None  # 0 switches WGAN's clipping off
+    gp_lambda: float | None = None  # 0 switches WGAN-GP's penalty off
     d_norm: str | None = None
     snapshot_steps: tuple[int, ...] = ()  # fixed-noise samples kept here; the last step always
     n_snapshot: int | None = None  # 64 images, 1000 toy points
@@ -72,6 +73,10 @@ class TrainConfig:
         for name in ("steps", "batch_size", "check_every"):
             if int(getattr(self, name)) < 1:
                 raise GanlibError(f"{name} must be a positive integer, got {getattr(self, name)}")
+        for name in ("clip", "gp_lambda", "lr"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise GanlibError(f"{name} must be non-negative (0 switches clipping or the penalty off), got {value}")
         if self.seed < 0:
             raise GanlibError(f"seed must be a non-negative integer, got {self.seed}")
         if self.betas is not None:
@@ -212,7 +217,7 @@ class _Stepper:
         self.opt.d.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.d.step()
-        if self.recipe.clip is not None:
+        if self.recipe.clip:  # None or 0: no clipping
             with torch.no_grad():  # WGAN: keep every critic weight in [-c, c]
                 for p in self.D.parameters():
                     p.clamp_(-self.recipe.clip, self.recipe.clip)

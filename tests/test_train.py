@@ -160,3 +160,13 @@ def test_toy_generator_output_is_bounded_and_near_identity_inside():
     assert out[0, 0].item() == pytest.approx(3.0, abs=1e-4)  # far away: clamped to the bound
     assert out[0, 1].item() == pytest.approx(0.01, rel=1e-4)  # near the data: unchanged
     assert toy().toy_scale() == 3.0 and toy(dataset="grid").toy_scale() == 6.0
+
+
+def test_clipping_and_penalty_can_be_switched_off():
+    free = train(toy(loss="wgan", steps=3, clip=0.0), verbose=False)
+    weights = torch.cat([p.flatten() for p in free.discriminator.parameters()])
+    assert weights.abs().max().item() > 0.05  # PyTorch's init, untouched by any clamp
+    no_gp = train(toy(loss="wgan-gp", steps=3, gp_lambda=0.0), verbose=False)
+    assert no_gp.history["gp"] == [0.0, 0.0, 0.0]
+    with pytest.raises(GanlibError, match="clip must be non-negative"):
+        toy(loss="wgan", clip=-1.0)

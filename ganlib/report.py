@@ -15,12 +15,12 @@ from .plot import LOSS_COLOURS, show_points
 # column: (label, format, lower is better?)
 COLUMNS = {
     "fcd": ("FCD ↓", "{:.2f}"),
-    "classes_covered": ("classes covered ↑", "{:.1f}"),
-    "kl_to_uniform": ("KL to uniform ↓", "{:.3f}"),
-    "confidence": ("confidence ↑", "{:.3f}"),
+    "classes_covered": ("classes ↑", "{:.1f}"),
+    "kl_to_uniform": ("KL to uniform ↓", "{:.2f}"),
+    "confidence": ("confidence ↑", "{:.2f}"),
     "modes_covered": ("modes covered ↑", "{:.1f}"),
-    "high_quality": ("high-quality share ↑", "{:.3f}"),
-    "wall_time_s": ("wall time (s)", "{:.0f}"),
+    "high_quality": ("high-quality share ↑", "{:.2f}"),
+    "wall_time_s": ("time (s)", "{:.0f}"),
     "images_per_s": ("images/s", "{:.0f}"),
 }
 

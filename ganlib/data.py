@@ -95,7 +95,12 @@ def _load_online(name: str, root: Path, split: str) -> ImageSet:
 
     cls = datasets.MNIST if name == "mnist" else datasets.FashionMNIST
     parts = ("train", "test") if split == "all" else (split,)
-    sets = [cls(str(root), train=(p == "train"), download=True) for p in parts]
+    try:
+        sets = [cls(str(root), train=(p == "train"), download=True) for p in parts]
+    except (RuntimeError, OSError) as exc:  # torchvision reports failed downloads as RuntimeError
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise GanlibError(f"could not download {name} into {root} ({first}); without internet, set "
+                          f"{DATA_ENV} to a folder holding {_FOLDERS[name]}/raw/*-ubyte[.gz]") from None
     imgs = torch.cat([s.data for s in sets])
     labs = torch.cat([s.targets for s in sets]).long()
     return ImageSet(name, imgs, labs, parts, f"torchvision download cache {root}")

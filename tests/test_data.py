@@ -104,3 +104,21 @@ def test_toy_sampler_draws_near_the_modes():
     assert (d < 3 * 0.05).float().mean() > 0.98  # 3-std radius in 2-D holds ~98.9% of the mass
     counts = torch.bincount(torch.cdist(pts, s.centres).argmin(1), minlength=8)
     assert counts.min() > 400  # every mode drawn about equally (500 expected)
+
+
+def test_failed_download_is_one_line_naming_the_offline_variable(tmp_path, monkeypatch):
+    import ganlib.data as data
+
+    class Offline:
+        def __init__(self, *args, **kwargs):
+            raise RuntimeError("Error downloading train-images-idx3-ubyte.gz:\nTried somewhere")
+
+    monkeypatch.delenv("GANLIB_DATA", raising=False)
+    monkeypatch.setenv("GANLIB_CACHE", str(tmp_path))
+    import torchvision.datasets
+
+    monkeypatch.setattr(torchvision.datasets, "MNIST", Offline)
+    with pytest.raises(GanlibError) as info:
+        data.load_images("mnist", verbose=False)
+    msg = str(info.value)
+    assert "could not download mnist" in msg and "GANLIB_DATA" in msg and "\n" not in msg

@@ -18,7 +18,6 @@ from ganlib.data import load_images, to_float, toy_mixture
 from ganlib.errors import GanlibError
 from ganlib.train import TrainConfig, new_run, train
 
-from conftest import DATA
 
 
 # ------------------------------------------------------------------ Fréchet distance, by hand
@@ -199,14 +198,12 @@ def test_augment_identity_and_background() -> None:
 # ------------------------------------------------------------------ on real data
 
 @pytest.fixture(scope="module")
-def offline_env(tmp_path_factory):
+def offline_env(offline_data, tmp_path_factory):
     """GANLIB_DATA pointed at the offline data; the disk cache of real statistics in a temporary folder."""
-    if not (Path(DATA) / "MNIST" / "raw").is_dir():
-        pytest.skip(f"offline MNIST not found under {DATA}; set GANLIB_DATA to the offline data root")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GANLIB_DATA", DATA)
+        mp.setenv("GANLIB_DATA", offline_data)
         mp.setenv("GANLIB_CACHE", str(tmp_path_factory.mktemp("ganlib-cache")))
-        yield DATA
+        yield offline_data
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,8 @@ from .checkpoint import CHECKPOINT, HISTORY
 from .data import IMAGE_DATASETS, DATASETS, load_images
 from .errors import GanlibError, TrainingDiverged, check_choice
 from .io import atomic_path, save_json
-from .losses import LOSS_NAMES, get_loss
+from .losses import LOSS_NAMES
+from .plot import critic_estimate
 from .train import TrainConfig, TrainResult, resolve_device, train
 
 RESULTS = "results.json"
@@ -126,11 +127,9 @@ def _finished(folder: Path, steps: int) -> dict | None:
 def _record(loss: str, seed: int, dataset: str, saved: dict, budget: Budget) -> dict:
     """Final metrics, the metric trajectory and throughput of one finished run."""
     h, evals = saved["history"], saved["evals"]
-    recipe = get_loss(loss).recipe
+    recipe = TrainConfig.from_dict(saved["config"]).recipe()  # the run's own recipe, overrides included
     final = {k: v for k, v in evals[-1].items() if k != "step"}
-    # the critic's estimate of the distance: −L_D without the penalty term
-    lam = recipe.gp_lambda or 0.0
-    critic = [-(d - lam * gp) for d, gp in zip(h["d_loss"], h["gp"])]
+    critic = critic_estimate(h, recipe.gp_lambda)  # −L_D without the penalty term
     eval_at = [e["step"] for e in evals]
     window = max(1, saved["step"] // 20)
     critic_at = [float(np.mean(critic[max(0, s - window):s])) if s > 0 else None for s in eval_at]

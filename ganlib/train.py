@@ -70,9 +70,12 @@ class TrainConfig:
                                   f"use 'toy' for {', '.join(TOY_DATASETS)} and 'dcgan' or 'mlp' for images")
         if self.optimizer is not None:
             check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        for name in ("steps", "batch_size", "check_every"):
-            if int(getattr(self, name)) < 1:
-                raise GanlibError(f"{name} must be a positive integer, got {getattr(self, name)}")
+        for name in ("steps", "batch_size", "check_every", "z_dim", "n_snapshot", "n_critic"):
+            value = getattr(self, name)
+            if value is not None and int(value) < 1:
+                raise GanlibError(f"{name} must be a positive integer, got {value}")
+        if self.checkpoint_every < 0:
+            raise GanlibError(f"checkpoint_every must be 0 (at the end only) or positive, got {self.checkpoint_every}")
         for name in ("clip", "gp_lambda", "lr"):
             value = getattr(self, name)
             if value is not None and value < 0:

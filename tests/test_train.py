@@ -135,6 +135,9 @@ def test_missing_device_is_an_error_not_a_fallback():
     (dict(arch="dcgan"), "does not fit dataset"),
     (dict(d_norm="group"), "unknown discriminator norm"),
     (dict(snapshot_steps=(99,)), "snapshot_steps must lie in 0..30"),
+    (dict(z_dim=0), "z_dim must be a positive integer"),
+    (dict(n_critic=0), "n_critic must be a positive integer"),
+    (dict(checkpoint_every=-1), "checkpoint_every must be 0"),
 ])
 def test_bad_config_is_named(kw, pattern):
     with pytest.raises(GanlibError, match=pattern):

@@ -98,7 +98,7 @@ def _load_online(name: str, root: Path, split: str) -> ImageSet:
     try:
         sets = [cls(str(root), train=(p == "train"), download=True) for p in parts]
     except (RuntimeError, OSError) as exc:  # torchvision reports failed downloads as RuntimeError
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = str(exc).strip().splitlines()[0].rstrip(":") if str(exc).strip() else type(exc).__name__
         raise GanlibError(f"could not download {name} into {root} ({first}); without internet, set "
                           f"{DATA_ENV} to a folder holding {_FOLDERS[name]}/raw/*-ubyte[.gz]") from None
     imgs = torch.cat([s.data for s in sets])

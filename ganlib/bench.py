@@ -12,7 +12,6 @@ import time
 import torch
 
 from .data import make_sampler
-from .errors import check_choice
 from .losses import LOSS_NAMES
 from .train import TrainConfig, _Stepper, new_run, resolve_device
 
@@ -55,9 +54,9 @@ def add_parser(sub) -> None:
 
 
 def _cmd(args) -> None:
-    losses = list(LOSS_NAMES) if args.losses == "all" else args.losses.split(",")
-    for loss in losses:
-        check_choice("loss", loss, LOSS_NAMES)
+    from .cli import choice_list
+
+    losses = choice_list(args.losses, LOSS_NAMES, "loss")
     print(f"ganlib bench: {args.dataset}, batch {args.batch_size}, {args.steps} timed steps, "
           f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads", file=sys.stderr)
     for loss in losses:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from .errors import GanlibError
+from .errors import GanlibError, first_line
 from .io import save_json, save_torch
 
 if TYPE_CHECKING:
@@ -32,8 +32,7 @@ def load_checkpoint(path: str | Path) -> dict:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise GanlibError(f"{path} is not a readable ganlib checkpoint ({first})") from None
+        raise GanlibError(f"{path} is not a readable ganlib checkpoint ({first_line(exc)})") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise GanlibError(f"{path} is not a ganlib checkpoint of format {FORMAT}")
     return state

@@ -11,7 +11,7 @@ import sys
 from typing import Sequence
 
 from .data import DATASETS
-from .errors import GanlibError, TrainingDiverged
+from .errors import GanlibError, TrainingDiverged, check_choice
 from .losses import LOSS_NAMES
 from .train import DEVICES
 
@@ -44,6 +44,14 @@ def positive_int(text: str) -> int:
 def nonnegative_int(text: str) -> int:
     """argparse type: an integer ≥ 0 (seeds)."""
     return _int_at_least(0, "non-negative", text)
+
+
+def choice_list(text: str, choices: Sequence[str], what: str) -> list[str]:
+    """A comma list of names, or 'all' for every choice; an unknown name is a one-line GanlibError."""
+    items = list(choices) if text == "all" else [t.strip() for t in text.split(",") if t.strip()]
+    for item in items:
+        check_choice(what, item, tuple(choices))
+    return items
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:

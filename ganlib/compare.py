@@ -23,7 +23,7 @@ import torch
 from .budget import Budget, get_budget
 from .checkpoint import CHECKPOINT, HISTORY
 from .data import IMAGE_DATASETS, DATASETS, load_images
-from .errors import GanlibError, TrainingDiverged, check_choice
+from .errors import GanlibError, TrainingDiverged
 from .io import atomic_path, save_json
 from .losses import LOSS_NAMES
 from .plot import critic_estimate
@@ -227,13 +227,6 @@ def load_results(out: str | Path) -> dict:
     return res
 
 
-def _csv(text: str, choices: Sequence[str], what: str) -> list[str]:
-    items = list(choices) if text == "all" else [t.strip() for t in text.split(",") if t.strip()]
-    for item in items:
-        check_choice(what, item, tuple(choices))
-    return items
-
-
 def add_parser(sub) -> None:
     from .cli import positive_int
 
@@ -252,9 +245,11 @@ def add_parser(sub) -> None:
 
 
 def _cmd_compare(args) -> None:
+    from .cli import choice_list
+
     budget = get_budget(args.budget)
-    losses = _csv(args.losses, LOSS_NAMES, "loss")
-    datasets = _csv(args.dataset, DATASETS, "dataset")
+    losses = choice_list(args.losses, LOSS_NAMES, "loss")
+    datasets = choice_list(args.dataset, DATASETS, "dataset")
     try:
         seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else list(budget.seeds)
     except ValueError:

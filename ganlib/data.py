@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .errors import GanlibError, check_choice
+from .errors import GanlibError, check_choice, first_line
 
 IMAGE_DATASETS: tuple[str, ...] = ("mnist", "fashion-mnist")
 TOY_DATASETS: tuple[str, ...] = ("ring", "grid")
@@ -98,8 +98,7 @@ def _load_online(name: str, root: Path, split: str) -> ImageSet:
     try:
         sets = [cls(str(root), train=(p == "train"), download=True) for p in parts]
     except (RuntimeError, OSError) as exc:  # torchvision reports failed downloads as RuntimeError
-        first = str(exc).strip().splitlines()[0].rstrip(":") if str(exc).strip() else type(exc).__name__
-        raise GanlibError(f"could not download {name} into {root} ({first}); without internet, set "
+        raise GanlibError(f"could not download {name} into {root} ({first_line(exc)}); without internet, set "
                           f"{DATA_ENV} to a folder holding {_FOLDERS[name]}/raw/*-ubyte[.gz]") from None
     imgs = torch.cat([s.data for s in sets])
     labs = torch.cat([s.targets for s in sets]).long()

@@ -153,17 +153,20 @@ class TrainResult:
     elapsed: float = 0.0  # training seconds, summed over resumed sessions
 
     @torch.no_grad()
-    def sample(self, n: int, seed: int = 0, batch: int = 1000) -> torch.Tensor:
-        """n generated samples (images in [−1, 1] or 2-D points) on the CPU, from noise seeded by ``seed``."""
-        g = torch.Generator().manual_seed(seed)
-        z = torch.randn(n, self.config.resolved_z_dim(), generator=g)
+    def generate(self, z: torch.Tensor, batch: int = 1000) -> torch.Tensor:
+        """G(z) on the CPU, in eval mode (batch-norm running statistics), in batches of ``batch``."""
         was_training = self.generator.training
         self.generator.eval()
         try:
-            out = [self.generator(z[i:i + batch].to(self.device)).float().cpu() for i in range(0, n, batch)]
+            out = [self.generator(z[i:i + batch].to(self.device)).float().cpu() for i in range(0, len(z), batch)]
         finally:
             self.generator.train(was_training)
         return torch.cat(out)
+
+    def sample(self, n: int, seed: int = 0, batch: int = 1000) -> torch.Tensor:
+        """n generated samples (images in [−1, 1] or 2-D points) on the CPU, from noise seeded by ``seed``."""
+        z = torch.randn(n, self.config.resolved_z_dim(), generator=torch.Generator().manual_seed(seed))
+        return self.generate(z, batch)
 
 
 @dataclass
@@ -248,11 +251,7 @@ def _progress_bar(cfg: TrainConfig, start: int, progress: bool | None):
 
 
 def _take_snapshot(result: TrainResult) -> None:
-    G = result.generator
-    G.eval()
-    with torch.no_grad():
-        out = G(result.fixed_noise.to(result.device)).float().cpu()
-    G.train()
+    out = result.generate(result.fixed_noise)
     result.snapshots[result.step] = out if result.config.is_toy else to_uint8(out)
 
 

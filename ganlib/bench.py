@@ -13,7 +13,7 @@ import torch
 
 from .data import make_sampler
 from .losses import LOSS_NAMES
-from .train import TrainConfig, _Stepper, new_run, resolve_device
+from .train import TrainConfig, TrainStep, new_run, resolve_device
 
 
 def _sync(device: torch.device) -> None:
@@ -27,7 +27,7 @@ def throughput(loss: str, dataset: str = "mnist", steps: int = 50, warmup: int =
     cfg = TrainConfig(loss=loss, dataset=dataset, steps=steps, batch_size=batch_size, device=device)
     dev = resolve_device(device)
     result, opt, gen = new_run(cfg, dev)
-    step = _Stepper(result, opt, make_sampler(dataset, dev, data_root, verbose=False), gen)
+    step = TrainStep(result, opt, make_sampler(dataset, dev, data_root, verbose=False), gen)
     for _ in range(warmup):
         step()
     _sync(dev)

@@ -198,7 +198,7 @@ def new_run(cfg: TrainConfig, device: torch.device) -> tuple[TrainResult, _Optim
     return result, _make_optimisers(recipe, G, D, device), gen
 
 
-class _Stepper:
+class TrainStep:
     """The training step: ``n_critic`` critic updates then one generator update, all on the device."""
 
     def __init__(self, result: TrainResult, opt: _Optimisers, sampler, gen: torch.Generator) -> None:
@@ -300,7 +300,7 @@ def _cpu_threads(n: int) -> Iterator[None]:
 def _run_loop(result: TrainResult, opt: _Optimisers, sampler, gen: torch.Generator, out: Path | None,
               progress: bool | None, evaluate: Callable[[TrainResult], dict] | None) -> None:
     cfg = result.config
-    step_fn = _Stepper(result, opt, sampler, gen)
+    step_fn = TrainStep(result, opt, sampler, gen)
     stops = set(cfg.snapshot_steps) | {cfg.steps}
     if result.step == 0 and 0 in stops:
         _keep_snapshot(result, evaluate)

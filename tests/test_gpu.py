@@ -8,7 +8,7 @@ import torch
 
 import ganlib
 from ganlib.data import make_sampler
-from ganlib.train import TrainConfig, _Stepper, new_run
+from ganlib.train import TrainConfig, TrainStep, new_run
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -18,7 +18,7 @@ cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA de
 def test_training_step_has_no_host_device_sync(loss):
     cfg = TrainConfig(loss=loss, dataset="ring", steps=10, batch_size=32, device="cuda")
     result, opt, gen = new_run(cfg, torch.device("cuda"))
-    step = _Stepper(result, opt, make_sampler("ring", torch.device("cuda")), gen)
+    step = TrainStep(result, opt, make_sampler("ring", torch.device("cuda")), gen)
     step()  # first call: lazy allocations (optimizer state) may sync once
     torch.cuda.synchronize()
     torch.cuda.set_sync_debug_mode("error")

@@ -76,15 +76,15 @@ def test_alternating_wgan_keeps_its_invariant():
 
 @pytest.mark.parametrize("loss", ["nonsaturating", "wgan", "hinge"])
 def test_r1_converges_and_no_penalty_does_not(loss):
-    free = dirac_trajectory(loss, 1.0, 1.0, lr=0.1, steps=2000)
-    r1 = dirac_trajectory(loss, 1.0, 1.0, lr=0.1, steps=2000, r1_gamma=1.0)
+    free = dirac_trajectory(loss, 1.0, 1.0, lr=0.1, steps=600)
+    r1 = dirac_trajectory(loss, 1.0, 1.0, lr=0.1, steps=600, r1_gamma=1.0)
     assert np.hypot(*r1[-1]) < 1e-6
     assert np.hypot(*free[-1]) > 0.1
 
 
 def test_gp_moves_the_generator_to_two_lambda():
     # started with ψ > 0, the penalty holds the slope near +1 and the fixed point is θ = 2λ, ψ = 0
-    path = dirac_trajectory("wgan-gp", 1.0, 1.0, lr=0.1, steps=3000, gp_lambda=1.0)
+    path = dirac_trajectory("wgan-gp", 1.0, 1.0, lr=0.1, steps=600, gp_lambda=1.0)
     np.testing.assert_allclose(path[-1], [2.0, 0.0], atol=1e-6)
 
 

@@ -24,12 +24,12 @@ stage() {  # stage NAME SECONDS LOG COMMAND...: run one stage under a time limit
   ls -R "$GANLIB_DATA" | head -20; } >"$OUT/env.txt" 2>&1
 
 # graph vs eager for every loss on the ring and MNIST, no host sync, exact resume (eager and graph)
-stage test_gpu 120 test_gpu.log $PY -m pytest tests/test_gpu.py -q -rs -p no:cacheprovider
+stage test_gpu 100 test_gpu.log $PY -m pytest tests/test_gpu.py -q -rs -p no:cacheprovider
 # one run alone, batch 64: tutorial loop vs ganlib eager vs graph, every loss (200 timed steps each)
 stage bench 120 bench.log $PY -m ganlib bench --device cuda --losses all --variants all --steps 200 \
     --json "$OUT/bench.json"
 # the comparison grid: 18 runs at once, one process each, vs the same runs one by one (tutorial)
-stage grid 100 grid.log $PY -m ganlib bench --device cuda --grid --losses all --seeds 3 --steps 100 \
+stage grid 120 grid.log $PY -m ganlib bench --device cuda --grid --losses all --seeds 3 --steps 80 \
     --json "$OUT/grid.json"
 
 echo "== tests";  tail -n 4 "$OUT/test_gpu.log"

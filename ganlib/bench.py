@@ -375,6 +375,8 @@ def _cmd(args: argparse.Namespace) -> None:
                 print(f"{loss:14s} {r['variant']:9s} {r['ms_per_step']:9.2f} {r['images_per_s']:10,.0f} "
                       f"{ratio:>10s} {r['tflop_per_s']:8.3f}", flush=True)
                 report["results"].append(r)
+            if target is not None:  # after every loss: a run cut short keeps what it measured
+                save_json(report, target)
     if target is not None:
         save_json(report, target)
         print(f"ganlib bench: wrote {target}", file=sys.stderr)

@@ -261,6 +261,9 @@ class TrainStep:
         self.use_graph = cfg.cuda_graph
         if self.use_graph and self.device.type != "cuda":
             raise GanlibError(no_graph_message(self.device.type))
+        if self.use_graph and not hasattr(torch.cuda.CUDAGraph, "register_generator_state"):
+            raise GanlibError(f"cuda_graph needs a torch that registers generators with CUDA graphs; torch "
+                              f"{torch.__version__} does not: upgrade torch or switch cuda_graph off")
         if self.use_graph:
             make_capturable(opt.g)
             make_capturable(opt.d)

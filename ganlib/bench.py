@@ -82,7 +82,8 @@ class _TutorialImages(Dataset):
         return self.images[i].unsqueeze(0).float().div(255).sub(0.5).div(0.5), 0
 
 
-def _tutorial_dataset(dataset: str, data_root) -> Dataset:
+def tutorial_dataset(dataset: str, data_root) -> Dataset:
+    """The tutorial loop's Dataset: the images one by one, or for a toy 60,000 points drawn once."""
     if dataset in TOY_DATASETS:
         points = ToySampler(toy_mixture(dataset), torch.device("cpu")).sample(
             TOY_POINTS, torch.Generator().manual_seed(0))
@@ -166,7 +167,8 @@ def _timed(run: Callable[[], object], steps: int, device: torch.device) -> float
     return time.perf_counter() - t0
 
 
-def _counted_flops(run: Callable[[], object]) -> int:
+def counted_flops(run: Callable[[], object]) -> int:
+    """Matrix-multiply and convolution FLOPs (forward and backward) of one call of ``run``."""
     with FlopCounterMode(display=False) as counter:
         run()
     return counter.get_total_flops()
@@ -189,11 +191,11 @@ def compare_variants(loss: str, variants: list[str], dataset: str = "mnist", bat
     steps = steps or default_steps(dev)
     per_round = max(1, steps // rounds)
     cfg = TrainConfig(loss=loss, dataset=dataset, batch_size=batch_size, device=device)
-    tutorial_data = _tutorial_dataset(dataset, data_root) if "tutorial" in variants else None
+    tutorial_data = tutorial_dataset(dataset, data_root) if "tutorial" in variants else None
     runners = {v: _make_runner(v, cfg, dev, data_root, workers, tutorial_data) for v in variants}
     flops = {}
     for v, run in runners.items():
-        flops[v] = _counted_flops(run)  # the first warm-up step (eager, also for the graph variant)
+        flops[v] = counted_flops(run)  # the first warm-up step (eager, also for the graph variant)
         for _ in range(WARMUP - 1):
             run()
     seconds: dict[str, list[float]] = {v: [] for v in variants}
@@ -251,7 +253,7 @@ def grid_throughput(losses: list[str], seeds: int, steps: int, dataset: str = "m
         raise GanlibError("the grid runs ganlib's step at once; choose variant eager or graph")
     runs = [(loss, seed) for loss in losses for seed in range(seeds)]
     tutorial_s = 0.0
-    data = _tutorial_dataset(dataset, data_root)
+    data = tutorial_dataset(dataset, data_root)
     for loss, seed in runs:
         cfg = TrainConfig(loss=loss, dataset=dataset, batch_size=batch_size, seed=seed, device=device)
         loop = TutorialLoop(cfg, dev, data, workers)
@@ -309,7 +311,8 @@ def add_parser(sub) -> None:
                    help="comma list of tutorial, eager, graph, or 'all' (graph only where CUDA is)")
     p.add_argument("--dataset", default="mnist", help=f"one of {', '.join(DATASETS)} (default mnist)")
     p.add_argument("--steps", type=positive_int, default=None,
-                   help="timed generator steps per variant (default 20 on the CPU, 300 on CUDA)")
+                   help="timed generator steps per variant, or per run with --grid (default 20 on the CPU, "
+                        "300 on CUDA)")
     p.add_argument("--rounds", type=positive_int, default=5, help="rounds the timed steps alternate in (default 5)")
     p.add_argument("--batch-size", type=positive_int, default=64)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
@@ -361,22 +364,33 @@ def _cmd(args: argparse.Namespace) -> None:
               "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "dataset": args.dataset,
               "batch_size": args.batch_size, "cpu_threads": torch.get_num_threads(), "results": []}
     if args.grid:
-        report["grid"] = g = grid_throughput(losses, args.seeds, steps, args.dataset, args.batch_size, args.device,
-                                             "graph" if "graph" in variants else "eager", args.workers)
-        print(f"grid: {g['runs']} runs x {steps} steps; at once ({g['variant']}, one process each) "
-              f"{g['at_once_images_per_s']:,.0f} images/s; one by one with the tutorial loop "
-              f"{g['tutorial_sequential_images_per_s']:,.0f} images/s; ratio {g['ratio']:.2f}", flush=True)
+        _grid(args, losses, "graph" if "graph" in variants else "eager", steps, report)
     else:
-        print(f"{'loss':14s} {'variant':9s} {'ms/step':>9s} {'images/s':>10s} {'x tutorial':>10s} {'TFLOP/s':>8s}")
-        for loss in losses:
-            for r in compare_variants(loss, variants, args.dataset, args.batch_size, args.device, steps,
-                                      args.rounds, args.workers):
-                ratio = f"{r['ratio_to_tutorial']:.2f}" if r["ratio_to_tutorial"] else "-"
-                print(f"{loss:14s} {r['variant']:9s} {r['ms_per_step']:9.2f} {r['images_per_s']:10,.0f} "
-                      f"{ratio:>10s} {r['tflop_per_s']:8.3f}", flush=True)
-                report["results"].append(r)
-            if target is not None:  # after every loss: a run cut short keeps what it measured
-                save_json(report, target)
+        _side_by_side(args, losses, variants, steps, report, target)
     if target is not None:
         save_json(report, target)
         print(f"ganlib bench: wrote {target}", file=sys.stderr)
+
+
+def _side_by_side(args: argparse.Namespace, losses: list[str], variants: list[str], steps: int, report: dict,
+                  target: Path | None) -> None:
+    """Measure and print every loss's variants; the JSON is rewritten after each loss, so that a run cut
+    short (a time limit) keeps what it measured."""
+    print(f"{'loss':14s} {'variant':9s} {'ms/step':>9s} {'images/s':>10s} {'x tutorial':>10s} {'TFLOP/s':>8s}")
+    for loss in losses:
+        for r in compare_variants(loss, variants, args.dataset, args.batch_size, args.device, steps,
+                                  args.rounds, args.workers):
+            ratio = f"{r['ratio_to_tutorial']:.2f}" if r["ratio_to_tutorial"] else "-"
+            print(f"{loss:14s} {r['variant']:9s} {r['ms_per_step']:9.2f} {r['images_per_s']:10,.0f} "
+                  f"{ratio:>10s} {r['tflop_per_s']:8.3f}", flush=True)
+            report["results"].append(r)
+        if target is not None:
+            save_json(report, target)
+
+
+def _grid(args: argparse.Namespace, losses: list[str], variant: str, steps: int, report: dict) -> None:
+    report["grid"] = g = grid_throughput(losses, args.seeds, steps, args.dataset, args.batch_size, args.device,
+                                         variant, args.workers)
+    print(f"grid: {g['runs']} runs x {steps} steps; at once ({g['variant']}, one process each) "
+          f"{g['at_once_images_per_s']:,.0f} images/s; one by one with the tutorial loop "
+          f"{g['tutorial_sequential_images_per_s']:,.0f} images/s; ratio {g['ratio']:.2f}", flush=True)

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from ganlib.bench import TutorialLoop, _counted_flops, _tutorial_dataset, compare_variants, grid_throughput
+from ganlib.bench import TutorialLoop, compare_variants, counted_flops, grid_throughput, tutorial_dataset
 from ganlib.cli import main
 from ganlib.train import TrainConfig
 
@@ -46,12 +46,12 @@ def test_ganlib_step_skips_exactly_d_weight_gradients_of_the_generator_update():
 
 def test_flop_counter_on_a_hand_computed_layer():
     layer = torch.nn.Linear(3, 5)
-    assert _counted_flops(lambda: layer(torch.ones(4, 3))) == 2 * 4 * 3 * 5
+    assert counted_flops(lambda: layer(torch.ones(4, 3))) == 2 * 4 * 3 * 5
 
 
 def test_tutorial_loop_reads_its_loss_every_step_and_starts_a_new_epoch():
     cfg = TrainConfig(loss="nonsaturating", dataset="ring", batch_size=20_000, device="cpu")
-    loop = TutorialLoop(cfg, torch.device("cpu"), _tutorial_dataset("ring", None), workers=0)
+    loop = TutorialLoop(cfg, torch.device("cpu"), tutorial_dataset("ring", None), workers=0)
     for _ in range(4):  # 60,000 points make 3 batches: the 4th step starts the second epoch
         loop()
     assert len(loop.losses) == 4 and all(isinstance(v, float) for pair in loop.losses for v in pair)

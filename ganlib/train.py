@@ -245,9 +245,9 @@ class TrainStep:
     replays it. The run's ``torch.Generator`` is registered with the graph, so each replay draws fresh
     noise, batch indices and penalty ε from the same random stream as eager steps would, and a
     checkpoint's generator state resumes it. A replay returns the same static tensor each time: copy
-    it before the next call (the training loop does). One graph per run: keeping several whole-step
-    graphs alive in one process crashed in the probe of issue 8, and ``compare --jobs N`` already
-    trains each run in its own process.
+    it before the next call (the training loop does). One graph per run, freed with its step: keeping
+    several whole-step graphs alive in one process crashed in the probe of issue 8, and
+    ``compare --jobs N`` trains its runs in N worker processes, each run after the other in its worker.
     """
 
     WARMUP = 3  # eager steps before capture (optimiser state, cuDNN choices, autograd's lazy setup)

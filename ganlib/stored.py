@@ -73,14 +73,15 @@ def find_results(local: str | Path, repo: str, branch: str) -> Path:
 
 def training_seconds(budget: Budget, datasets: Sequence[str], device: str = "auto", data_root=None) -> float:
     """About how long training a comparison of every loss with ``budget`` takes here, one run at a time:
-    a few timed steps of each loss, scaled to the budget (the evaluations during training come on top)."""
+    one timed step of each loss (after one warm-up step), scaled to the budget. Rough (the evaluations
+    during training come on top), and cheap: two steps per loss and data set."""
     total = 0.0
     for dataset in datasets:
         image = dataset in IMAGE_DATASETS
         steps = budget.image_steps if image else budget.toy_steps
         batch = budget.batch_size if image else budget.toy_batch_size
         for loss in LOSS_NAMES:
-            rate = throughput(loss, dataset, steps=3, warmup=1, batch_size=batch, device=device, data_root=data_root)
+            rate = throughput(loss, dataset, steps=1, warmup=1, batch_size=batch, device=device, data_root=data_root)
             total += rate["ms_per_step"] / 1000 * steps * len(budget.seeds)
     return total
 

@@ -267,8 +267,9 @@ def check_explorers(page) -> list[str]:
 
 
 def _shot(page, name: str) -> None:
+    """A full-page screenshot for people to look at (JPEG: a tall page encodes several times faster)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / name), full_page=True)
+    page.screenshot(path=str(SHOTS / name), full_page=True, type="jpeg", quality=80)
 
 
 # --- the tests -------------------------------------------------------------------------------------------
@@ -292,7 +293,7 @@ def test_page_as_readers_see_it(browser, site, html_dir, path):
         theme = page.evaluate("() => document.documentElement.dataset.theme")
         if theme != scheme:
             found.append(f"the page shows theme {theme!r} where the reader's system asks for {scheme!r}")
-        _shot(page, f"{Path(path).stem}-{viewport['width']}-{scheme}.png")
+        _shot(page, f"{Path(path).stem}-{viewport['width']}-{scheme}.jpg")
         problems += [f"[{viewport['width']} px {scheme}] {p}" for p in found]
         context.close()
     assert not problems, f"{path}:\n  " + "\n  ".join(problems)

@@ -63,9 +63,10 @@ def _clone_head(dest: Path) -> None:
 
 
 def _fresh_env(venv: Path) -> dict:
-    """A virtual environment without ganlib that sees this machine's packages (torch, Jupyter) through
-    PYTHONPATH, where no .pth file (such as an editable ganlib's) is processed."""
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    """A virtual environment without ganlib that sees this machine's packages (torch, Jupyter, pip itself)
+    through PYTHONPATH, where no .pth file (such as an editable ganlib's) is processed. Packages pip
+    installs go into the environment."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     paths = [p for p in site.getsitepackages() + [site.getusersitepackages()] if Path(p).is_dir()]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GANLIB_", "PYTHON", "VIRTUAL_ENV"))}
     env.update(PYTHONPATH=os.pathsep.join(paths), PATH=f"{venv / 'bin'}{os.pathsep}{env['PATH']}",

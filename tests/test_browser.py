@@ -4,8 +4,8 @@ Playwright), at 1280 px in light and dark mode and at 390 px (a phone).
 The book is built into a temporary folder (or taken from ``GANLIB_BOOK_HTML``, where .ci/run has just
 built it) and served on localhost. The pages' CDN scripts (MathJax) are served from npm copies by request
 interception, since CI has no internet: ``.ci/run`` installs them into ``.cache/web`` (or
-``GANLIB_WEB_CACHE``). Screenshots are left in ``_build/screenshots``. Without Chromium, Playwright or the npm copies the tests skip, except
-under CI (``CI`` set), where they fail.
+``GANLIB_WEB_CACHE``). Screenshots are left in ``_build/screenshots``. Without Chromium, Playwright or
+the npm copies the tests skip, except under CI (``CI`` set), where they fail.
 """
 
 from __future__ import annotations
@@ -155,7 +155,8 @@ MATH_REPORT = """() => {
 
 # Images served by the book itself (external ones, such as the Colab badge, cannot load without internet).
 IMAGES = """() => Array.from(document.images).filter(i => !i.hidden && (i.src.startsWith(location.origin) ||
-  i.src.startsWith('data:'))).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.getAttribute('src').slice(0, 100))"""
+  i.src.startsWith('data:'))).filter(i => !(i.complete && i.naturalWidth > 0))
+  .map(i => i.getAttribute('src').slice(0, 100))"""
 
 OVERFLOW = """() => {
   const bad = [];
@@ -310,7 +311,8 @@ def test_the_checks_catch_a_broken_formula_a_missing_image_and_a_wide_formula(br
     (copy / image).unlink()
     broken = "".join(rf'<div class="math notranslate nohighlight">\[{tex}\]</div>'
                      for tex in (r"x^2^3", r"\frac{1}{2}\notamacro{x}", r"\frac{1}{"))
-    wide = r'<div class="math notranslate nohighlight">\[' + " + ".join(f"x_{{{i}}}^2" for i in range(120)) + r"\]</div>"
+    long_sum = " + ".join(f"x_{{{i}}}^2" for i in range(120))
+    wide = rf'<div class="math notranslate nohighlight">\[{long_sum}\]</div>'
     page_file.write_text(text.replace("</article>", broken + wide + "</article>", 1))
     base, server = serve(copy)
     try:

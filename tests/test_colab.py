@@ -33,7 +33,8 @@ import nbformat
 from nbclient import NotebookClient
 nb = nbformat.read(sys.argv[1], as_version=4)
 NotebookClient(nb, timeout=600, kernel_name="colab-like").execute()
-print(json.dumps([[o.get("text", "") or o.get("ename", "") for o in c.outputs] for c in nb.cells if c.cell_type == "code"]))
+code = [c for c in nb.cells if c.cell_type == "code"]
+print(json.dumps([[o.get("text", "") or o.get("ename", "") for o in c.outputs] for c in code]))
 """
 
 

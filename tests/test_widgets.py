@@ -49,7 +49,8 @@ def test_data_lists_the_choices_in_the_books_order_and_shares_identical_grids(co
     assert len(data["images"]) == 1 + 3 * 2  # one shared step-0 grid, two further steps per run
     hinge1 = data["runs"]["hinge|1"]
     assert data["images"][hinge1["images"][2]].startswith("data:image/png;base64,")
-    assert "<td>fcd</td><td>79.000</td>" in hinge1["tables"][2] and "<td>classes_covered</td><td>10</td>" in hinge1["tables"][2]
+    assert "<td>fcd</td><td>79.000</td>" in hinge1["tables"][2]
+    assert "<td>classes_covered</td><td>10</td>" in hinge1["tables"][2]
 
 
 def test_html_opens_on_the_chosen_run_at_its_last_step_with_controls_off_until_its_script_runs(comparison):
@@ -93,4 +94,5 @@ def test_explorer_of_a_real_comparison(tmp_path, data_root):
     data = explorer_data(res, tmp_path)
     assert data["losses"] == ["lsgan", "hinge"] and data["steps"] == [0, 2, 4]
     shown = data["images"][data["runs"]["hinge|0"]["images"][1]]
-    assert shown == "data:image/png;base64," + base64.b64encode(sample_png(tmp_path, "mnist", "hinge", 0, 2).read_bytes()).decode()
+    grid = sample_png(tmp_path, "mnist", "hinge", 0, 2).read_bytes()
+    assert shown == "data:image/png;base64," + base64.b64encode(grid).decode()

@@ -238,12 +238,17 @@ def check_colab_links(page, path: str) -> list[str]:
     return [f"Colab link {h} is not {want}" for h in links if h != want]
 
 
-def check_explorers(page) -> list[str]:
-    """Changing each control of each explorer changes its picture and its numbers."""
+def check_explorers(page, path: str) -> list[str]:
+    """A chapter that makes an explorer shows one, and changing each control of each explorer changes its
+    picture and its numbers."""
     problems = []
-    for n, box in enumerate(page.locator(".ganlib-explorer").all()):
+    source = ROOT / path.replace(".html", ".ipynb")
+    boxes = page.locator(".ganlib-explorer").all()
+    if source.exists() and "explorer(" in source.read_text() and not boxes:
+        problems.append("the chapter makes an explorer, but the page shows none")
+    for n, box in enumerate(boxes):
         state = lambda: (box.locator("img").get_attribute("src"), box.locator(".ganlib-metrics").inner_text())
-        if box.locator("fieldset").is_disabled():
+        if box.locator("fieldset").evaluate("f => f.disabled"):
             problems.append(f"explorer {n}: controls still disabled (its script did not run)")
             continue
         for name in ("loss", "seed"):
@@ -286,7 +291,7 @@ def test_page_as_readers_see_it(browser, site, html_dir, path):
         page, loading = open_page(context, f"{site}/{path}")
         found = loading + check_page(page, wide_formulas=viewport is DESKTOP)
         if viewport is DESKTOP and scheme == "light":
-            found += check_column(page) + check_colab_links(page, path) + check_explorers(page)
+            found += check_column(page) + check_colab_links(page, path) + check_explorers(page, path)
         if viewport is PHONE:
             found += check_phone(page)
         found += [f"script from the internet not served locally: {u}" for u in unserved
@@ -300,9 +305,10 @@ def test_page_as_readers_see_it(browser, site, html_dir, path):
     assert not problems, f"{path}:\n  " + "\n  ".join(problems)
 
 
-def test_the_checks_catch_a_broken_formula_a_missing_image_and_a_wide_formula(browser, html_dir, tmp_path):
+def test_the_checks_catch_broken_formulas_a_missing_image_and_a_dead_explorer(browser, html_dir, tmp_path):
     """The checks above can fail: a copy of the book with a formula MathJax rejects, one it cannot even
-    find the end of, a formula far wider than the column and an image removed must each be reported."""
+    find the end of, a formula far wider than the column, an image removed and an explorer whose script
+    never enables its controls must each be reported."""
     copy = tmp_path / "html"
     shutil.copytree(html_dir, copy)
     page_file = copy / "book" / "06_mnist_comparison.html"
@@ -313,13 +319,15 @@ def test_the_checks_catch_a_broken_formula_a_missing_image_and_a_wide_formula(br
                      for tex in (r"x^2^3", r"\frac{1}{2}\notamacro{x}", r"\frac{1}{"))
     long_sum = " + ".join(f"x_{{{i}}}^2" for i in range(120))
     wide = rf'<div class="math notranslate nohighlight">\[{long_sum}\]</div>'
-    page_file.write_text(text.replace("</article>", broken + wide + "</article>", 1))
+    enable = 'root.querySelector("fieldset").disabled = false;'
+    assert enable in text
+    page_file.write_text(text.replace("</article>", broken + wide + "</article>", 1).replace(enable, ""))
     base, server = serve(copy)
     try:
         context = browser.new_context(viewport=DESKTOP)
         route_cdn(context, [])
         page, loading = open_page(context, f"{base}/book/06_mnist_comparison.html")
-        found = "\n".join(loading + check_page(page))
+        found = "\n".join(loading + check_page(page) + check_explorers(page, "book/06_mnist_comparison.html"))
         context.close()
     finally:
         server.shutdown()
@@ -328,3 +336,4 @@ def test_the_checks_catch_a_broken_formula_a_missing_image_and_a_wide_formula(br
     assert "1 formula(s) not typeset" in found, found
     assert "formula wider than the column" in found, found
     assert f"image does not load: ../{image}" in found, found
+    assert "explorer 0: controls still disabled" in found, found

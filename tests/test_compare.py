@@ -1,4 +1,4 @@
-"""The loss comparison: grid, aggregation over seeds, resumption, results.json, figures, explorer."""
+"""The loss comparison: grid, aggregation over seeds, resumption, results.json, figures."""
 
 from __future__ import annotations
 
@@ -84,20 +84,6 @@ def test_mnist_grid_has_image_metrics_and_sample_grids(tmp_path, data_root):
     for step in (0, 2, 4):
         assert sample_png(tmp_path, "mnist", "lsgan", 0, step).exists()
     assert (tmp_path / "samples_mnist.png").exists() and (tmp_path / "fcd_vs_step_mnist.png").exists()
-
-
-def test_explorer_shows_the_chosen_run(tmp_path, data_root):
-    pytest.importorskip("ipywidgets")
-    from ganlib.widgets import explorer
-
-    res = run_comparison(["hinge", "lsgan"], [0], ["mnist"], TINY, tmp_path, device="cpu", data_root=data_root)
-    box = explorer(res, tmp_path)  # nonsaturating is not in this comparison: it opens on the first loss
-    (loss_w, seed_w), step_w, (image, info) = box.children[0].children, box.children[1], box.children[2].children
-    assert loss_w.options == ("lsgan", "hinge")  # the book's order of the losses
-    assert bytes(image.value) == sample_png(tmp_path, "mnist", "lsgan", 0, 4).read_bytes()
-    loss_w.value, step_w.value = "hinge", 2
-    assert bytes(image.value) == sample_png(tmp_path, "mnist", "hinge", 0, 2).read_bytes()
-    assert "fcd" in info.value
 
 
 def test_missing_or_foreign_results_are_named(tmp_path):

@@ -1,0 +1,93 @@
+"""The stored comparison a chapter shows: beside the notebook in a clone of the course repository, or,
+where the notebook was opened on its own (Colab opens one .ipynb, without the repository), fetched from
+the repository at the book's branch into ganlib's cache. And what retraining instead would cost.
+
+Fetching uses git: a shallow, sparse clone of ``book/results`` only (a few MB), made once and reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Sequence
+
+from .bench import throughput
+from .budget import Budget
+from .compare import RESULTS
+from .data import IMAGE_DATASETS, default_cache
+from .errors import GanlibError
+from .losses import LOSS_NAMES
+
+RESULTS_IN_REPO = "book/results"  # where the repository keeps the stored comparison
+
+
+def _git(*args: str) -> None:
+    """Run git quietly; a failure becomes one clear line."""
+    if shutil.which("git") is None:
+        raise GanlibError("fetching the stored results needs git; install git, or clone the repository "
+                          "and open the chapter from its book/ folder")
+    proc = subprocess.run(["git", *args], capture_output=True, text=True)
+    if proc.returncode != 0:
+        fatal = [ln for ln in proc.stderr.splitlines() if ln.startswith(("fatal:", "error:"))]
+        raise GanlibError(f"git {args[0]} failed: {fatal[0] if fatal else f'exit status {proc.returncode}'}")
+
+
+def fetch_results(repo: str, branch: str, cache: Path | None = None) -> Path:
+    """The repository's stored results at ``branch``, cloned sparsely into the cache on first use.
+
+    The clone is made in a temporary folder and renamed into place, so an interrupted fetch is redone,
+    never half used. Delete the cache folder to fetch again (the results change only with the book).
+    """
+    key = hashlib.sha256(f"{repo}@{branch}".encode()).hexdigest()[:12]
+    dest = (cache or default_cache()) / "stored" / key
+    if not (dest / RESULTS_IN_REPO / RESULTS).is_file():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
+            clone = Path(tmp) / "repo"
+            _git("clone", "--quiet", "--depth", "1", "--branch", branch, "--filter=blob:none", "--sparse",
+                 repo, str(clone))
+            _git("-C", str(clone), "sparse-checkout", "set", RESULTS_IN_REPO)
+            if not (clone / RESULTS_IN_REPO / RESULTS).is_file():
+                raise GanlibError(f"{repo} at {branch} has no {RESULTS_IN_REPO}/{RESULTS}")
+            shutil.rmtree(dest, ignore_errors=True)
+            os.replace(clone, dest)
+    return dest / RESULTS_IN_REPO
+
+
+def find_results(local: str | Path, repo: str, branch: str) -> Path:
+    """``local`` if it holds a comparison (a clone of the repository), else the stored results of ``repo``
+    (a git URL) at ``branch``, fetched into the cache. Says which, in one line."""
+    local = Path(local)
+    if (local / RESULTS).is_file():
+        print(f"stored results: {local.as_posix()}/ beside this notebook")
+        return local
+    out = fetch_results(repo, branch)
+    print(f"stored results: {RESULTS_IN_REPO}/ of {repo} at {branch}, fetched into ganlib's cache "
+          f"(not beside this notebook)")
+    return out
+
+
+def training_seconds(budget: Budget, datasets: Sequence[str], device: str = "auto", data_root=None) -> float:
+    """About how long training a comparison of every loss with ``budget`` takes here, one run at a time:
+    one timed step of each loss (after one warm-up step), scaled to the budget. Rough (the evaluations
+    during training come on top), and cheap: two steps per loss and data set."""
+    total = 0.0
+    for dataset in datasets:
+        image = dataset in IMAGE_DATASETS
+        steps = budget.image_steps if image else budget.toy_steps
+        batch = budget.batch_size if image else budget.toy_batch_size
+        for loss in LOSS_NAMES:
+            rate = throughput(loss, dataset, steps=1, warmup=1, batch_size=batch, device=device, data_root=data_root)
+            total += rate["ms_per_step"] / 1000 * steps * len(budget.seeds)
+    return total
+
+
+def duration(seconds: float) -> str:
+    """A rough duration for people: "40 s", "12 min", "3.5 h"."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 2 * 3600 else f"{seconds / 3600:.1f} h"

@@ -7,8 +7,7 @@ from .budget import BUDGET_NAMES, Budget, get_budget
 from .data import DATASETS, load_images, make_sampler, toy_mixture
 from .errors import GanlibError, TrainingDiverged
 from .losses import LOSS_NAMES, GANLoss, Recipe, get_loss, gradient_penalty
-from .train import TrainConfig, TrainResult, train
-from .checkpoint import load_run
+from .train import TrainConfig, TrainResult, load_run, train
 from .metrics import evaluate_run, frechet_classifier_distance, mode_coverage, toy_metrics
 
 __version__ = "0.1.0"

@@ -9,7 +9,8 @@ import torch
 
 import ganlib
 from ganlib import GanlibError, TrainConfig, TrainingDiverged, train
-from ganlib.checkpoint import CHECKPOINT, load_checkpoint, load_run
+from ganlib.checkpoint import CHECKPOINT, load_checkpoint
+from ganlib.train import load_run
 
 
 def toy(**kw) -> TrainConfig:

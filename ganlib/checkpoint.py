@@ -13,7 +13,6 @@ from __future__ import annotations
 import pickle
 import sys
 import warnings
-import zipfile
 from pathlib import Path
 from typing import Mapping
 
@@ -34,6 +33,8 @@ _KEYS: dict[str, type | tuple[type, ...]] = {
     "format": int, "config": dict, "step": int, "device_type": str, "generator": dict, "discriminator": dict,
     "opt_g": dict, "opt_d": dict, "rng": torch.Tensor, "history": dict, "snapshots": dict, "evals": list,
     "fixed_noise": torch.Tensor, "elapsed": (int, float)}
+# config fields every format-1 checkpoint has (fields added later take their defaults when missing)
+_CONFIG_KEYS: tuple[str, ...] = ("loss", "dataset", "steps", "batch_size", "seed")
 
 
 def load_checkpoint(path: str | Path) -> dict:
@@ -47,9 +48,10 @@ def load_checkpoint(path: str | Path) -> dict:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
         # torch's own message advises weights_only=False, which would run the file's code: never repeat it
-        raise GanlibError(f"{path} is not a ganlib checkpoint: it holds objects other than tensors and plain "
-                          f"containers, refused without running them") from None
-    except (RuntimeError, EOFError, ValueError, OSError, zipfile.BadZipFile) as exc:
+        raise GanlibError(f"{path} is not a readable ganlib checkpoint: not a file of tensors and plain "
+                          f"containers (damaged, or holding other objects, which are refused without running "
+                          f"them)") from None
+    except Exception as exc:  # noqa: BLE001  torch's parsers raise anything (IndexError, KeyError, ...) on bad bytes
         raise GanlibError(f"{path} is not a readable ganlib checkpoint (truncated or not a torch file: "
                           f"{_short(exc)})") from None
     validate(state, path)
@@ -73,6 +75,9 @@ def validate(state: object, path: Path) -> None:
     for key, kind in _KEYS.items():
         if not isinstance(state[key], kind) or (kind is int and isinstance(state[key], bool)):
             raise GanlibError(f"{path}: '{key}' is a {type(state[key]).__name__}, not what a ganlib checkpoint holds")
+    lacking = [k for k in _CONFIG_KEYS if k not in state["config"]]
+    if lacking:
+        raise GanlibError(f"{path}: its config lacks {', '.join(lacking)}")
     for key in ("generator", "discriminator"):
         if not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state[key].items()):
             raise GanlibError(f"{path}: '{key}' is not a dict of named tensors")

@@ -334,8 +334,8 @@ def _run_loop(result: TrainResult, opt: _Optimisers, sampler, gen: torch.Generat
               progress: bool | None, evaluate: Callable[[TrainResult], dict] | None, stop: "_StopFlag",
               checkpoint_seconds: float) -> None:
     """Train until ``cfg.steps`` or a stop signal; with ``out``, checkpoint at the start, every
-    ``checkpoint_seconds``, every ``checkpoint_every`` steps and at a signal (never at the last step:
-    ``train`` writes the final outputs)."""
+    ``checkpoint_seconds``, every ``checkpoint_every`` steps and when a signal stops it early (the last
+    step's checkpoint is written by ``train`` with the final outputs)."""
     cfg = result.config
     step_fn = TrainStep(result, opt, sampler, gen)
     stops = set(cfg.snapshot_steps) | {cfg.steps}
@@ -343,6 +343,7 @@ def _run_loop(result: TrainResult, opt: _Optimisers, sampler, gen: torch.Generat
         _keep_snapshot(result, out, evaluate)
     if out is not None:
         _save(result, opt, gen, out)  # fail fast: a folder that cannot take a checkpoint fails before training
+    saved_step = result.step
     buf = torch.zeros((cfg.check_every, 3), device=result.device)
     times: list[float] = []
     t0, elapsed0 = time.perf_counter(), result.elapsed
@@ -356,7 +357,7 @@ def _run_loop(result: TrainResult, opt: _Optimisers, sampler, gen: torch.Generat
             times.append(elapsed0 + now - t0)
             bar.update(1)
             save_now = out is not None and result.step < cfg.steps and (
-                stop.signum is not None or now - last_save >= checkpoint_seconds
+                now - last_save >= checkpoint_seconds
                 or bool(cfg.checkpoint_every and result.step % cfg.checkpoint_every == 0))
             if len(times) == cfg.check_every or result.step in stops or save_now:
                 _flush(result, buf, times, out)  # syncs once; raises if a loss went non-finite or exploded
@@ -368,10 +369,13 @@ def _run_loop(result: TrainResult, opt: _Optimisers, sampler, gen: torch.Generat
                     _keep_snapshot(result, out, evaluate)
                 if save_now:
                     _save(result, opt, gen, out)
-                    last_save = time.perf_counter()
+                    saved_step, last_save = result.step, time.perf_counter()
                 t0 += time.perf_counter() - paused
-        if times:  # a signal during the last buffered steps of a run without an output folder
+        if times:  # a signal stopped the loop between flushes
             _flush(result, buf, times, out)
+            result.elapsed = elapsed0 + time.perf_counter() - t0
+        if out is not None and result.step < cfg.steps and result.step != saved_step:
+            _save(result, opt, gen, out)  # stopped by a signal: keep every step trained
     finally:
         bar.close()
 
@@ -483,8 +487,8 @@ def _state(result: TrainResult, opt: _Optimisers, gen: torch.Generator) -> dict:
 def restore(state: dict, path: Path, result: TrainResult, opt: _Optimisers | None = None,
             gen: torch.Generator | None = None) -> None:
     """Load a checkpoint (from ``ckpt.load_checkpoint(path)``) into a fresh run built from the same config;
-    with ``opt`` and ``gen`` also the optimiser and random state, so that training continues exactly
-    where it stopped. Shapes are checked first: a checkpoint that does not fit is a one-line error."""
+    with ``opt`` also the optimiser state and with ``gen`` the random state, so that training continues
+    exactly where it stopped. Shapes are checked first: a checkpoint that does not fit is a one-line error."""
     if gen is not None and state["device_type"] != result.device.type:
         raise GanlibError(f"the checkpoint was written on {state['device_type']} and its random state only "
                           f"resumes there; resume with --device {state['device_type']} or start afresh")
@@ -498,16 +502,18 @@ def restore(state: dict, path: Path, result: TrainResult, opt: _Optimisers | Non
         raise GanlibError(f"{path}: a snapshot does not hold {len(noise)} samples")
     result.generator.load_state_dict(state["generator"])
     result.discriminator.load_state_dict(state["discriminator"])
-    if opt is not None and gen is not None:
+    if opt is not None:
         ckpt.check_optimiser(state["opt_g"], opt.g, "generator", path)
         ckpt.check_optimiser(state["opt_d"], opt.d, "discriminator", path)
-        try:
+    try:
+        if opt is not None:
             opt.g.load_state_dict(state["opt_g"])
             opt.d.load_state_dict(state["opt_d"])
+        if gen is not None:
             gen.set_state(state["rng"])
-        except (KeyError, ValueError, TypeError, RuntimeError) as exc:
-            raise GanlibError(f"{path}: its optimiser or random state does not fit this run "
-                              f"({type(exc).__name__})") from None
+    except (KeyError, ValueError, TypeError, RuntimeError) as exc:
+        raise GanlibError(f"{path}: its optimiser or random state does not fit this run "
+                          f"({type(exc).__name__})") from None
     result.step = state["step"]
     result.history = {k: list(v) for k, v in state["history"].items()}
     result.snapshots = {int(k): v for k, v in state["snapshots"].items()}
@@ -534,8 +540,8 @@ def load_run(run_dir: str | Path, device: str = "cpu") -> TrainResult:
     path = Path(run_dir) / ckpt.CHECKPOINT
     state = ckpt.load_checkpoint(path)
     cfg = config_from_checkpoint(state, path)
-    result, _, _ = new_run(cfg, resolve_device(device))
-    restore(state, path, result)
+    result, opt, _ = new_run(cfg, resolve_device(device))
+    restore(state, path, result, opt)  # the optimiser state too: it is checked, though unused here
     return result
 
 

@@ -51,10 +51,13 @@ def serve() -> None:
     import matplotlib.pyplot as plt
     from io import BytesIO
 
-    import ganlib.cli
+    import torch
     import tqdm.auto  # noqa: F401  (imported by the training loop)
 
+    import ganlib.cli
+
     ganlib.cli.build_parser()  # imports every command module
+    torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))])  # the first optimiser imports torch._dynamo (~5 s)
     fig = plt.figure()
     fig.text(0.5, 0.5, "warm")  # loads matplotlib's font cache once, not in every child
     fig.savefig(BytesIO(), format="png")

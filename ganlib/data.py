@@ -32,7 +32,8 @@ _SPLIT_SIZES = {"train": 60_000, "test": 10_000}  # the same for MNIST and Fashi
 # IDX: magic = 0, 0, type code (0x08: unsigned bytes), number of dimensions; then each dimension as a
 # big-endian uint32; then the payload. Labels are 1-D, images 3-D of 28 × 28.
 _IDX_NDIM = {"labels": 1, "images": 3}
-_announced: set[tuple[str, tuple[str, ...], tuple[str, ...], bool]] = set()  # what this process has printed
+# the data descriptions this process has printed (dataset, splits, missing splits, offline): each once
+ANNOUNCED: set[tuple[str, tuple[str, ...], tuple[str, ...], bool]] = set()
 
 
 @dataclass
@@ -164,8 +165,8 @@ def load_images(name: str, split: str = "all", root: str | Path | None = None,
     else:
         data = _load_online(name, default_cache(), split)
     key = (name, data.splits, data.missing, data.offline)
-    if verbose and key not in _announced:
-        _announced.add(key)
+    if verbose and key not in ANNOUNCED:
+        ANNOUNCED.add(key)
         print(data.describe())
     return data
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import gzip
+import importlib
 import math
 import os
 import pickle
@@ -161,6 +162,22 @@ def _failing_writer(limit: int):
             if len(data) > limit:
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
     return write_bytes
+
+
+def test_a_failed_final_write_keeps_the_checkpoint_and_resume_finishes(tmp_path, monkeypatch):
+    train_module = importlib.import_module("ganlib.train")  # ganlib.train is also the function's name
+
+    def full(obj, path):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with monkeypatch.context() as m:
+        m.setattr(train_module, "save_json", full)
+        with pytest.raises(GanlibError) as info:
+            train(toy(steps=10), tmp_path, verbose=False)
+    assert "No space left on device); the final checkpoint (step 10) is complete" in one_line(info)
+    assert not (tmp_path / HISTORY).exists() and load_checkpoint(tmp_path / CHECKPOINT)["step"] == 10
+    train(toy(steps=10), tmp_path, resume=True, verbose=False)  # nothing left to train: writes the results
+    assert (tmp_path / HISTORY).exists() and (tmp_path / "samples.png").exists()
 
 
 def test_read_only_output_fails_before_training(tmp_path, monkeypatch):

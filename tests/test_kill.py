@@ -120,7 +120,7 @@ def test_sigterm_to_python_m_ganlib_saves_and_says_so(tmp_path):
     out = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "ganlib", *ARGS, "--steps", "100000", "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
     _wait_for(out / CHECKPOINT, timeout=120)
     time.sleep(0.3)
     proc.send_signal(signal.SIGTERM)

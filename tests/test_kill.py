@@ -106,8 +106,13 @@ def test_a_second_process_on_the_same_folder_is_refused_and_a_killed_holder_leav
     assert server.wait(first) == "signal 9"
     assert (out / LOCK_FILE).exists()  # the file stays behind; the lock died with its process
     step = load_checkpoint(out / CHECKPOINT)["step"]
+    before = (out / CHECKPOINT).stat().st_ino
     third = _run(server, tmp_path / "third.log", out, 3000, "--resume")
-    time.sleep(0.5)
+    end = time.monotonic() + 60
+    while (out / CHECKPOINT).stat().st_ino == before:  # its start checkpoint: training has begun
+        assert time.monotonic() < end
+        time.sleep(0.005)
+    time.sleep(0.2)
     os.kill(third, signal.SIGINT)  # ... and Ctrl-C saves where it stopped
     assert server.wait(third) == "exit 130"
     message = (tmp_path / "third.log").read_text().strip().splitlines()[-1]

@@ -181,8 +181,10 @@ def _norm(v: object) -> object:
 
 def describe_kept(out: Path | None) -> str:
     """What a failed or diverged run leaves behind, for its error message (checked, not assumed)."""
-    if out is None or not (out / CHECKPOINT).exists():
+    if out is None:
         return "no checkpoint was written (give an output folder to keep one)"
+    if not (out / CHECKPOINT).exists():
+        return f"no checkpoint was written in {out} yet"
     try:
         step = load_checkpoint(out / CHECKPOINT)["step"]
     except GanlibError as exc:

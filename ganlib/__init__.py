@@ -5,14 +5,13 @@ The six losses, the networks, device-resident data, one training loop, figures a
 
 from .budget import BUDGET_NAMES, Budget, get_budget
 from .data import DATASETS, load_images, make_sampler, toy_mixture
-from .errors import GanlibError, TrainingDiverged
+from .errors import GanlibError, TrainingDiverged, TrainingInterrupted
 from .losses import LOSS_NAMES, GANLoss, Recipe, get_loss, gradient_penalty
-from .train import TrainConfig, TrainResult, train
-from .checkpoint import load_run
+from .train import TrainConfig, TrainResult, load_run, train
 from .metrics import evaluate_run, frechet_classifier_distance, mode_coverage, toy_metrics
 
 __version__ = "0.1.0"
 __all__ = ["BUDGET_NAMES", "Budget", "get_budget", "DATASETS", "load_images", "make_sampler", "toy_mixture",
-           "GanlibError", "TrainingDiverged", "LOSS_NAMES", "GANLoss", "Recipe", "get_loss",
+           "GanlibError", "TrainingDiverged", "TrainingInterrupted", "LOSS_NAMES", "GANLoss", "Recipe", "get_loss",
            "gradient_penalty", "TrainConfig", "TrainResult", "train", "load_run", "evaluate_run",
            "frechet_classifier_distance", "mode_coverage", "toy_metrics"]

@@ -11,7 +11,7 @@ import sys
 from typing import Sequence
 
 from .data import DATASETS
-from .errors import GanlibError, TrainingDiverged, check_choice
+from .errors import GanlibError, TrainingDiverged, TrainingInterrupted, check_choice
 from .losses import LOSS_NAMES
 from .train import DEVICES
 
@@ -69,7 +69,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.pt")
     p.add_argument("--checkpoint-every", type=positive_int, default=None, metavar="N",
-                   help="also write a checkpoint every N steps (default: at the end only)")
+                   help="also write a checkpoint every N steps (always: at the start, every 60 s and at the end)")
     p.add_argument("--progress", action="store_true", help="show a progress bar even when not on a terminal")
     p.add_argument("--cuda-graph", action="store_true", help="replay the whole step as one CUDA graph (CUDA only)")
     p.set_defaults(func=_cmd_train)
@@ -104,7 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (GanlibError, TrainingDiverged) as exc:
         print(f"ganlib: error: {exc}", file=sys.stderr)
         return 2
+    except TrainingInterrupted as exc:  # SIGINT/SIGTERM during training: it says what it saved
+        print(f"ganlib: {exc}", file=sys.stderr)
+        return 128 + exc.signum
     except KeyboardInterrupt:
-        print("ganlib: interrupted; the last checkpoint written is intact", file=sys.stderr)
+        print("ganlib: interrupted; files already written are complete (every write is atomic)", file=sys.stderr)
         return 130
     return 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 import gzip
 import math
 import os
-import sys
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,8 +25,15 @@ DATASETS: tuple[str, ...] = IMAGE_DATASETS + TOY_DATASETS
 DATA_ENV = "GANLIB_DATA"
 
 _FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
+_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 _SPLIT_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
                 "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+_SPLIT_SIZES = {"train": 60_000, "test": 10_000}  # the same for MNIST and Fashion-MNIST
+# IDX: magic = 0, 0, type code (0x08: unsigned bytes), number of dimensions; then each dimension as a
+# big-endian uint32; then the payload. Labels are 1-D, images 3-D of 28 × 28.
+_IDX_NDIM = {"labels": 1, "images": 3}
+# the data descriptions this process has printed (dataset, splits, missing splits, offline): each once
+ANNOUNCED: set[tuple[str, tuple[str, ...], tuple[str, ...], bool]] = set()
 
 
 @dataclass
@@ -37,12 +44,18 @@ class ImageSet:
     images: Tensor
     labels: Tensor
     splits: tuple[str, ...]
-    source: str
+    source: str  # where from, with the folder: a cache key and a record, not for messages
+    missing: tuple[str, ...] = ()  # requested splits the offline folder does not hold
+    offline: bool = True
 
     def describe(self) -> str:
-        """One line: dataset, image count, splits and source (printed so no data is used silently)."""
-        return (f"{self.name}: {len(self.images):,} images (split{'s' if len(self.splits) > 1 else ''} "
-                f"{'+'.join(self.splits)}) from {self.source}")
+        """One line without any machine path: dataset, image count, splits, and what was asked for but
+        not there (printed, so that less data than asked is never used silently)."""
+        s = "s" if len(self.splits) > 1 else ""
+        line = f"{_TITLES[self.name]}: {len(self.images):,} images, {'+'.join(self.splits)} split{s}"
+        where = "offline data" if self.offline else "downloaded by torchvision"
+        absent = "".join(f"; the {_SPLIT_SIZES[m]:,}-image {m} split is not there" for m in self.missing)
+        return f"{line} ({where}{absent})"
 
 
 def default_cache() -> Path:
@@ -50,17 +63,39 @@ def default_cache() -> Path:
     return Path(os.environ.get("GANLIB_CACHE", Path.home() / ".cache" / "ganlib"))
 
 
-def _read_idx(path: Path) -> np.ndarray:
-    """Read an IDX file (optionally gzip-compressed): magic 2049 = labels, 2051 = images."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as fh:
-        raw = fh.read()
-    magic = int.from_bytes(raw[:4], "big")
-    if magic not in (2049, 2051):
-        raise GanlibError(f"{path} is not an IDX file (magic {magic}, expected 2049 or 2051)")
-    ndim = magic - 2048
+def _read_idx(path: Path, kind: str, root: Path) -> np.ndarray:
+    """Read an IDX file (optionally gzip-compressed) of ``kind`` "labels" or "images", checking its magic
+    number, dimensions and payload size; any damage is a one-line error naming the file and GANLIB_DATA."""
+    def damaged(what: str) -> GanlibError:
+        return GanlibError(f"damaged data file {path}: {what}; replace it (the offline data folder is "
+                           f"{DATA_ENV}={root})")
+
+    try:
+        with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as fh:
+            raw = fh.read()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:  # truncated or corrupt compressed stream
+        raise damaged(f"the gzip stream is truncated or corrupt ({first_line(exc)})") from None
+    except OSError as exc:
+        raise GanlibError(f"cannot read data file {path} ({first_line(exc)}); check {DATA_ENV}={root}") from None
+    ndim = _IDX_NDIM[kind]
+    head = 4 + 4 * ndim
+    if len(raw) < head:
+        raise damaged(f"{len(raw)} bytes, shorter than an IDX header of {kind} ({head} bytes)")
+    if raw[:4] != bytes((0, 0, 8, ndim)):
+        magic = int.from_bytes(raw[:4], "big")
+        raise damaged(f"not an IDX file of {kind} (magic {magic}, expected {2048 + ndim})")
     dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+    if kind == "images" and dims[1:] != [28, 28]:
+        raise damaged(f"images of {dims[1]}×{dims[2]} pixels, expected 28×28")
+    size = math.prod(dims)
+    if len(raw) - head != size:
+        shape = "×".join(f"{d:,}" for d in dims)
+        raise damaged(f"{'truncated' if len(raw) - head < size else 'too long'}: its header says {shape} = "
+                      f"{size:,} bytes of {kind}, it holds {len(raw) - head:,}")
+    array = np.frombuffer(raw, dtype=np.uint8, offset=head).reshape(dims)
+    if kind == "labels" and size and array.max() > 9:
+        raise damaged(f"a label of {array.max()}, expected 0..9")
+    return array
 
 
 def _find(raw: Path, stem: str) -> Path | None:
@@ -77,8 +112,13 @@ def _load_offline(name: str, root: Path, split: str) -> ImageSet:
     for part in wanted:
         paths = [_find(raw, stem) for stem in _SPLIT_FILES[part]]
         if all(paths):
-            images.append(_read_idx(paths[0]))
-            labels.append(_read_idx(paths[1]))
+            part_images, part_labels = _read_idx(paths[0], "images", root), _read_idx(paths[1], "labels", root)
+            if len(part_images) != len(part_labels):
+                raise GanlibError(f"damaged data: {paths[0]} holds {len(part_images):,} images but {paths[1]} "
+                                  f"{len(part_labels):,} labels; replace them (the offline data folder is "
+                                  f"{DATA_ENV}={root})")
+            images.append(part_images)
+            labels.append(part_labels)
             found.append(part)
     if not found:
         expected = ", ".join(f"{s}[.gz]" for part in wanted for s in _SPLIT_FILES[part])
@@ -87,7 +127,7 @@ def _load_offline(name: str, root: Path, split: str) -> ImageSet:
     labs = torch.from_numpy(np.concatenate(labels).astype(np.int64))
     missing = [p for p in wanted if p not in found]
     source = f"offline root {root}" + (f" ({'+'.join(missing)} split not found there)" if missing else "")
-    return ImageSet(name, imgs, labs, tuple(found), source)
+    return ImageSet(name, imgs, labs, tuple(found), source, tuple(missing))
 
 
 def _load_online(name: str, root: Path, split: str) -> ImageSet:
@@ -100,9 +140,12 @@ def _load_online(name: str, root: Path, split: str) -> ImageSet:
     except (RuntimeError, OSError) as exc:  # torchvision reports failed downloads as RuntimeError
         raise GanlibError(f"could not download {name} into {root} ({first_line(exc)}); without internet, set "
                           f"{DATA_ENV} to a folder holding {_FOLDERS[name]}/raw/*-ubyte[.gz]") from None
+    except (ValueError, EOFError, IndexError) as exc:  # torchvision read a damaged file of its cache
+        raise GanlibError(f"damaged {name} file in the download cache {root / _FOLDERS[name]} ({first_line(exc)}); "
+                          f"delete that folder to download it again, or set {DATA_ENV}") from None
     imgs = torch.cat([s.data for s in sets])
     labs = torch.cat([s.targets for s in sets]).long()
-    return ImageSet(name, imgs, labs, parts, f"torchvision download cache {root}")
+    return ImageSet(name, imgs, labs, parts, f"torchvision download cache {root}", offline=False)
 
 
 def load_images(name: str, split: str = "all", root: str | Path | None = None,
@@ -110,8 +153,9 @@ def load_images(name: str, split: str = "all", root: str | Path | None = None,
     """Load MNIST or Fashion-MNIST as uint8 tensors.
 
     ``root`` (or the environment variable ``GANLIB_DATA``) names an offline folder in torchvision's raw
-    layout; whatever of the requested splits it holds is used, and the count is printed. Without one,
-    torchvision downloads into ``default_cache()``.
+    layout; whatever of the requested splits it holds is used, and what was loaded (with any split that
+    was asked for but is not there) is printed on stdout once per process, dataset and splits. Without
+    one, torchvision downloads into ``default_cache()``.
     """
     check_choice("image dataset", name, IMAGE_DATASETS)
     check_choice("split", split, ("all", "train", "test"))
@@ -120,8 +164,10 @@ def load_images(name: str, split: str = "all", root: str | Path | None = None,
         data = _load_offline(name, Path(root), split)
     else:
         data = _load_online(name, default_cache(), split)
-    if verbose:
-        print(f"ganlib data: {data.describe()}", file=sys.stderr)
+    key = (name, data.splits, data.missing, data.offline)
+    if verbose and key not in ANNOUNCED:
+        ANNOUNCED.add(key)
+        print(data.describe())
     return data
 
 

@@ -6,7 +6,20 @@ class GanlibError(ValueError):
 
 
 class TrainingDiverged(RuntimeError):
-    """A loss became NaN or Inf; the message names the loss, the step and the checkpoint kept."""
+    """A loss or weight became NaN or Inf, or exploded past ganlib's divergence limits; the message names
+    the loss, the step and the checkpoint kept."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM stopped training at a step boundary; the message says what was saved.
+
+    A ``KeyboardInterrupt``, so code that stops on Ctrl-C still stops; ``signum`` gives the exit status
+    ``128 + signum`` that shells expect from a process ended by that signal.
+    """
+
+    def __init__(self, message: str, signum: int) -> None:
+        super().__init__(message)
+        self.signum = signum
 
 
 def first_line(exc: BaseException) -> str:

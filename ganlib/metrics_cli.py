@@ -52,7 +52,7 @@ def _show(value: object) -> str:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
-    from .checkpoint import load_run
+    from .train import load_run
     from .io import save_json
     from .metrics import DEFAULT_IMAGE_SAMPLES, TOY_REFERENCE_SAMPLES, evaluate_run
 

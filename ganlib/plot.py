@@ -4,7 +4,7 @@ with mid-tone colours so they read on the book's light and dark themes alike."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import Any, Mapping, Protocol, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -12,8 +12,16 @@ import torch
 
 from .io import save_figure
 
-if TYPE_CHECKING:
-    from .train import TrainResult
+
+class Run(Protocol):
+    """What the figures read from a run; ``train.TrainResult`` is one. A protocol, not an import: train
+    writes samples.png with ``save_samples``, so plot imports nothing from train."""
+
+    config: Any
+    snapshots: Mapping[int, torch.Tensor]
+    history: Mapping[str, Sequence[float]]
+    evals: Sequence[Mapping[str, float]]
+
 
 # one colour per loss, the same in every chapter (colour-blind-safe Okabe-Ito palette)
 LOSS_COLOURS = {"minimax": "#E69F00", "nonsaturating": "#0072B2", "wgan": "#009E73",
@@ -63,7 +71,7 @@ def show_points(points: torch.Tensor, centres: torch.Tensor | None = None, title
     return ax
 
 
-def snapshot_figure(result: "TrainResult", steps: Sequence[int] | None = None):
+def snapshot_figure(result: Run, steps: Sequence[int] | None = None):
     """The fixed-noise samples of a run at the given snapshot steps (all by default), side by side."""
     from .data import toy_mixture
 
@@ -96,7 +104,7 @@ def loss_curves(histories: Mapping[str, Mapping[str, Sequence[float]]], smooth: 
     return fig
 
 
-def save_samples(result: "TrainResult", path: str | Path) -> None:
+def save_samples(result: Run, path: str | Path) -> None:
     """The last snapshot of a run as ``samples.png``."""
     fig = snapshot_figure(result, [max(result.snapshots)])
     save_figure(fig, path)
@@ -195,7 +203,7 @@ def critic_estimate(history: Mapping[str, Sequence[float]], gp_lambda: float | N
     return -d
 
 
-def critic_curve(result: "TrainResult", eval_key: str | None = None, eval_label: str | None = None,
+def critic_curve(result: Run, eval_key: str | None = None, eval_label: str | None = None,
                  smooth: int = 50, twin: bool = True, ax=None):
     """The critic's estimate E[r] − E[f] over training (smoothed), and optionally ``result.evals[eval_key]``
     (e.g. an independent distance between generated and real samples): on a second axis when ``twin``
@@ -251,7 +259,7 @@ def generator_gradient_figure(names: Sequence[str] = ("minimax", "nonsaturating"
 _RUN_STYLES = ("-", "--", ":", "-.")
 
 
-def eval_curves(runs: Mapping[str, "TrainResult | Sequence[Mapping[str, float]]"], keys: Sequence[str],
+def eval_curves(runs: Mapping[str, "Run | Sequence[Mapping[str, float]]"], keys: Sequence[str],
                 labels: Mapping[str, str] | None = None, logy: Sequence[str] = ()):
     """Values recorded by ``train(..., evaluate=fn)`` against the step, one panel per key. Each run is a
     TrainResult (its ``evals`` are used) or such a list of dicts. Runs are named "<loss> <anything>": runs

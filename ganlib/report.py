@@ -117,7 +117,7 @@ def sample_grids(results: dict, out: str | Path, dataset: str = "mnist", seed: i
 
 def toy_panels(results: dict, out: str | Path, dataset: str = "ring", seed: int = 0):
     """Generated points of every loss on a 2-D mixture, with modes covered and high-quality share."""
-    from .checkpoint import load_run
+    from .train import load_run
     from .compare import run_dir
 
     block = results["datasets"][dataset]

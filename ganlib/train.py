@@ -10,10 +10,12 @@ steps (one host-device sync), where the NaN/Inf guard runs; the hot loop never c
 from __future__ import annotations
 
 import math
+import signal
 import sys
+import threading
 import time
 import warnings
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Callable, Iterator
@@ -22,9 +24,11 @@ import torch
 from torch import nn
 
 from .data import DATASETS, TOY_DATASETS, make_sampler, to_uint8, toy_mixture
-from .errors import GanlibError, TrainingDiverged, check_choice
+from .errors import GanlibError, TrainingDiverged, TrainingInterrupted, check_choice, first_line
+from .io import lock_folder, os_reason, remove_leftovers, save_json
 from .losses import LOSS_NAMES, GANLoss, Recipe, get_loss, gradient_penalty
 from .models import ARCHS, build_models
+from .plot import save_samples
 from . import checkpoint as ckpt
 
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
@@ -34,6 +38,20 @@ HISTORY_KEYS: tuple[str, ...] = ("step", "d_loss", "g_loss", "gp", "time")
 # The paper recipes' learning rates are tuned for images and tens of thousands of steps; the 2-D toys
 # get a few thousand, so their default rate is this many times the recipe's (an explicit lr wins).
 TOY_LR_SCALE = 5.0
+SEED_LIMIT = 2**63  # torch.manual_seed takes seeds in [0, 2^63)
+# With an output folder, a checkpoint is written at the start, every this many seconds of wall-clock time
+# and at the end (``checkpoint_every`` adds checkpoints every N steps): a SIGKILL costs at most ~a minute.
+CHECKPOINT_SECONDS = 60.0
+# Divergence that stays finite: |L_D|, |L_G| or the penalty past LOSS_LIMIT, or a weight or batch-norm
+# statistic past WEIGHT_LIMIT, stops a run like NaN does. Healthy runs stay orders of magnitude below:
+# the BCE-type and hinge losses grow like |logit| and least squares like logit², and a critic with O(1)
+# logits is what each recipe keeps (WGAN by clipping, WGAN-GP by its unit-gradient penalty, the others
+# by the sigmoid's saturation); Adam and RMSprop move a weight by about lr per step. Measured (README,
+# "Faults and bad input"): at most |loss| 4.3 and |weight| 2.2 over 2,000 ring steps of all six losses,
+# and tests/test_faults.py keeps every loss's short run 1,000x below both limits. The runs in issue 9
+# that "finished" had losses of 1e9-1e15.
+LOSS_LIMIT = 1e6
+WEIGHT_LIMIT = 1e6
 
 
 @dataclass
@@ -84,8 +102,8 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise GanlibError(f"{name} must be non-negative (0 switches clipping or the penalty off), got {value}")
-        if self.seed < 0:
-            raise GanlibError(f"seed must be a non-negative integer, got {self.seed}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < SEED_LIMIT:
+            raise GanlibError(f"seed must be an integer in 0..2^63-1, got {self.seed!r}")
         if self.betas is not None:
             self.betas = tuple(self.betas)  # type: ignore[assignment]
         self.snapshot_steps = tuple(sorted({int(s) for s in self.snapshot_steps}))
@@ -351,31 +369,48 @@ def _take_snapshot(result: TrainResult) -> None:
 
 def train(cfg: TrainConfig, out_dir: str | Path | None = None, resume: bool = False,
           progress: bool | None = None, evaluate: Callable[[TrainResult], dict] | None = None,
-          data_root: str | Path | None = None, verbose: bool = True) -> TrainResult:
+          data_root: str | Path | None = None, verbose: bool = True,
+          checkpoint_seconds: float = CHECKPOINT_SECONDS) -> TrainResult:
     """Train ``cfg``; with ``out_dir`` write checkpoint.pt, history.json and samples.png there.
 
     ``resume=True`` continues from ``out_dir/checkpoint.pt`` (the same config, ``steps`` may grow).
     ``evaluate(result)`` runs at every snapshot step and its dict is kept in ``result.evals``.
+    With ``out_dir``, the folder is locked for this process (a second writer is refused), a checkpoint is
+    written at the start (a folder that cannot take one fails before any training), every
+    ``checkpoint_seconds`` and at the end. SIGINT and SIGTERM stop at the next step boundary, save a
+    checkpoint and raise ``TrainingInterrupted``.
     """
+    if not checkpoint_seconds > 0:
+        raise GanlibError(f"checkpoint_seconds must be positive, got {checkpoint_seconds}")
     device = resolve_device(cfg.device)
     out = Path(out_dir) if out_dir is not None else None
-    loaded = ckpt.prepare_out_dir(out, cfg, resume, verbose)
-    result, opt, gen = new_run(cfg, device)
-    if loaded is not None:
-        ckpt.restore(loaded, result, opt, gen)
-    sampler = make_sampler(cfg.dataset, device, data_root, verbose)
-    recipe = cfg.recipe()
-    threads = 1 if device.type == "cpu" and cfg.is_toy else torch.get_num_threads()
-    if verbose:
-        print(f"ganlib train: loss {cfg.loss} on {cfg.dataset}, {cfg.resolved_arch()} nets, "
-              f"steps {result.step}->{cfg.steps}, batch {cfg.batch_size}, n_critic {recipe.n_critic}, "
-              f"{recipe.optimizer} lr {recipe.lr:g}, seed {cfg.seed}, device {device}"
-              + (f" ({threads} thread{'s' * (threads > 1)})" if device.type == "cpu" else ""))
-    with _cpu_threads(threads):
-        _run_loop(result, opt, sampler, gen, out, progress, evaluate)
-    check_finite_weights(result, out)
-    if out is not None:
-        ckpt.write_outputs(result, opt, gen, out)
+    with ExitStack() as stack:
+        if out is not None:
+            stack.enter_context(lock_folder(out))  # one writer per run folder; proves it writable
+            removed = remove_leftovers(out)
+            if removed and verbose:
+                print(f"ganlib train: removed {len(removed)} unfinished temporary file(s) left in {out} by a "
+                      f"killed writer", file=sys.stderr)
+        loaded = ckpt.prepare_out_dir(out, cfg.to_dict(), resume, verbose)
+        stop = stack.enter_context(_deferred_signals())
+        result, opt, gen = new_run(cfg, device)
+        if loaded is not None:
+            restore(loaded, out / ckpt.CHECKPOINT, result, opt, gen)
+        sampler = make_sampler(cfg.dataset, device, data_root, verbose)
+        recipe = cfg.recipe()
+        threads = 1 if device.type == "cpu" and cfg.is_toy else torch.get_num_threads()
+        if verbose:
+            print(f"ganlib train: loss {cfg.loss} on {cfg.dataset}, {cfg.resolved_arch()} nets, "
+                  f"steps {result.step}->{cfg.steps}, batch {cfg.batch_size}, n_critic {recipe.n_critic}, "
+                  f"{recipe.optimizer} lr {recipe.lr:g}, seed {cfg.seed}, device {device}"
+                  + (f" ({threads} thread{'s' * (threads > 1)})" if device.type == "cpu" else ""))
+        with _cpu_threads(threads):
+            _run_loop(result, opt, sampler, gen, out, progress, evaluate, stop, checkpoint_seconds)
+        if result.step < cfg.steps:  # only a signal ends the loop early; its checkpoint is written
+            raise TrainingInterrupted(_interrupted_message(stop, result, out), stop.signum or signal.SIGINT)
+        check_finite_weights(result, out)
+        if out is not None:
+            write_outputs(result, opt, gen, out)
     return result
 
 
@@ -392,64 +427,89 @@ def _cpu_threads(n: int) -> Iterator[None]:
 
 
 def _run_loop(result: TrainResult, opt: _Optimisers, sampler, gen: torch.Generator, out: Path | None,
-              progress: bool | None, evaluate: Callable[[TrainResult], dict] | None) -> None:
+              progress: bool | None, evaluate: Callable[[TrainResult], dict] | None, stop: "_StopFlag",
+              checkpoint_seconds: float) -> None:
+    """Train until ``cfg.steps`` or a stop signal; with ``out``, checkpoint at the start, every
+    ``checkpoint_seconds``, every ``checkpoint_every`` steps and when a signal stops it early (the last
+    step's checkpoint is written by ``train`` with the final outputs)."""
     cfg = result.config
     step_fn = TrainStep(result, opt, sampler, gen)
     stops = set(cfg.snapshot_steps) | {cfg.steps}
     if result.step == 0 and 0 in stops:
-        _keep_snapshot(result, evaluate)
+        _keep_snapshot(result, out, evaluate)
+    if out is not None:
+        _save(result, opt, gen, out)  # fail fast: a folder that cannot take a checkpoint fails before training
+    saved_step = result.step
     buf = torch.zeros((cfg.check_every, 3), device=result.device)
     times: list[float] = []
     t0, elapsed0 = time.perf_counter(), result.elapsed
+    last_save = t0
     bar = _progress_bar(cfg, result.step, progress)
     try:
-        while result.step < cfg.steps:
+        while result.step < cfg.steps and stop.signum is None:
             buf[len(times)] = step_fn()  # a device-side copy: no sync
             result.step += 1
-            times.append(elapsed0 + time.perf_counter() - t0)
+            now = time.perf_counter()
+            times.append(elapsed0 + now - t0)
             bar.update(1)
-            at_checkpoint = cfg.checkpoint_every and result.step % cfg.checkpoint_every == 0
-            if len(times) == cfg.check_every or result.step in stops or at_checkpoint:
-                _flush(result, buf, times, out)  # syncs once; raises if a loss went non-finite
+            save_now = out is not None and result.step < cfg.steps and (
+                now - last_save >= checkpoint_seconds
+                or bool(cfg.checkpoint_every and result.step % cfg.checkpoint_every == 0))
+            if len(times) == cfg.check_every or result.step in stops or save_now:
+                _flush(result, buf, times, out)  # syncs once; raises if a loss went non-finite or exploded
                 result.elapsed = elapsed0 + time.perf_counter() - t0  # after the sync: true device time
                 times = []
                 bar.set_postfix(d=f"{result.history['d_loss'][-1]:.3f}", g=f"{result.history['g_loss'][-1]:.3f}")
                 paused = time.perf_counter()  # snapshots, evaluations and checkpoints are not training time
                 if result.step in stops:
-                    _keep_snapshot(result, evaluate)
-                if at_checkpoint and out is not None and result.step < cfg.steps:
-                    check_finite_weights(result, out)
-                    ckpt.save(result, opt, gen, out / ckpt.CHECKPOINT)
+                    _keep_snapshot(result, out, evaluate)
+                if save_now:
+                    _save(result, opt, gen, out)
+                    saved_step, last_save = result.step, time.perf_counter()
                 t0 += time.perf_counter() - paused
+        if times:  # a signal stopped the loop between flushes
+            _flush(result, buf, times, out)
+            result.elapsed = elapsed0 + time.perf_counter() - t0
+        if out is not None and result.step < cfg.steps and result.step != saved_step:
+            _save(result, opt, gen, out)  # stopped by a signal: keep every step trained
     finally:
         bar.close()
 
 
-def _keep_snapshot(result: TrainResult, evaluate: Callable[[TrainResult], dict] | None) -> None:
+def _keep_snapshot(result: TrainResult, out: Path | None, evaluate: Callable[[TrainResult], dict] | None) -> None:
+    check_finite_weights(result, out)  # never show or score a diverged generator
     _take_snapshot(result)
     if evaluate is not None:
         result.evals.append({"step": result.step, **evaluate(result)})
 
 
 def check_finite_weights(result: TrainResult, out: Path | None) -> None:
-    """Never let a checkpoint hold NaN/Inf weights: an update can break them before any loss shows it."""
-    params = [p for net in (result.generator, result.discriminator) for p in net.parameters()]
-    if not bool(torch.stack([torch.isfinite(p).all() for p in params]).all()):  # one sync
-        raise TrainingDiverged(f"loss {result.config.loss!r} diverged: non-finite weights after step "
-                               f"{result.step}; {ckpt.describe_kept(out)}")
+    """Stop on NaN/Inf or exploded (past ``WEIGHT_LIMIT``) parameters or floating buffers (batch-norm
+    running statistics): an update can break them before any loss shows it. One host sync."""
+    tensors = [t for net in (result.generator, result.discriminator)
+               for t in (*net.parameters(), *net.buffers()) if t.is_floating_point()]
+    with torch.no_grad():
+        worst = torch.stack([t.detach().abs().max().float() for t in tensors if t.numel()]).max().item()
+    if not worst <= WEIGHT_LIMIT:  # NaN compares false
+        what = "non-finite" if not math.isfinite(worst) else f"exploded (|w| = {worst:.3g} > {WEIGHT_LIMIT:g})"
+        raise TrainingDiverged(f"loss {result.config.loss!r} diverged: {what} weights or batch-norm statistics "
+                               f"after step {result.step}; {ckpt.describe_kept(out)}")
 
 
 def _flush(result: TrainResult, buf: torch.Tensor, times: list[float], out: Path | None) -> None:
-    """Copy the buffered losses to the host history; stop with a clear message on NaN/Inf."""
+    """Copy the buffered losses to the host history; stop with a clear message on NaN/Inf or on a loss
+    past ``LOSS_LIMIT``."""
     n = len(times)
     values = buf[:n].tolist()
     first_step = result.step - n + 1
     for i, (d, g, gp) in enumerate(values):
-        if not all(math.isfinite(v) for v in (d, g, gp)):
-            bad = "discriminator" if not math.isfinite(d) or not math.isfinite(gp) else "generator"
-            kept = ckpt.describe_kept(out)
-            raise TrainingDiverged(f"loss {result.config.loss!r} diverged: non-finite {bad} loss at step "
-                                   f"{first_step + i}; {kept}")
+        if not all(abs(v) <= LOSS_LIMIT for v in (d, g, gp)):  # NaN compares false
+            bad_d = not (abs(d) <= LOSS_LIMIT and abs(gp) <= LOSS_LIMIT)
+            value = max((d, gp) if bad_d else (g,), key=lambda v: abs(v) if math.isfinite(v) else math.inf)
+            what = "non-finite" if not math.isfinite(value) else f"exploded ({value:.3g}, past ±{LOSS_LIMIT:g})"
+            raise TrainingDiverged(f"loss {result.config.loss!r} diverged: {what} "
+                                   f"{'discriminator' if bad_d else 'generator'} loss at step {first_step + i}; "
+                                   f"{ckpt.describe_kept(out)}")
     h = result.history
     for i, (d, g, gp) in enumerate(values):
         h["step"].append(first_step + i)
@@ -457,3 +517,133 @@ def _flush(result: TrainResult, buf: torch.Tensor, times: list[float], out: Path
         h["g_loss"].append(g)
         h["gp"].append(gp)
         h["time"].append(times[i])
+
+
+class _StopFlag:
+    """Set by the SIGINT/SIGTERM handler; the loop reads it at step boundaries (a Python read, no sync)."""
+
+    signum: int | None = None
+
+
+@contextmanager
+def _deferred_signals() -> Iterator[_StopFlag]:
+    """While training, SIGINT and SIGTERM only set a flag, so the loop can stop at a step boundary with
+    a checkpoint; the previous handlers come back afterwards. Signals can be handled only in the main
+    thread: elsewhere (a worker thread) they keep their usual effect."""
+    flag = _StopFlag()
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+
+    def handler(signum: int, frame) -> None:
+        flag.signum = signum
+
+    before = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield flag
+    finally:
+        for s, h in before.items():
+            signal.signal(s, h)
+
+
+def _interrupted_message(stop: _StopFlag, result: TrainResult, out: Path | None) -> str:
+    name = signal.Signals(stop.signum).name if stop.signum else "a signal"
+    head = f"training interrupted by {name} at step {result.step} of {result.config.steps}"
+    if out is None:
+        return f"{head}; nothing was saved (no output folder)"
+    return f"{head}; checkpoint saved at {out / ckpt.CHECKPOINT} (step {result.step}); continue with --resume"
+
+
+def _save(result: TrainResult, opt: _Optimisers, gen: torch.Generator, out: Path) -> None:
+    """Write a checkpoint, after checking that the weights are sound (never save a diverged run)."""
+    check_finite_weights(result, out)
+    ckpt.save_checkpoint(_state(result, opt, gen), out)
+
+
+def _state(result: TrainResult, opt: _Optimisers, gen: torch.Generator) -> dict:
+    """What a checkpoint holds: everything a resumed run needs to continue bit for bit."""
+    return {
+        "format": ckpt.FORMAT,
+        "config": result.config.to_dict(),
+        "step": result.step,
+        "device_type": result.device.type,
+        "generator": result.generator.state_dict(),
+        "discriminator": result.discriminator.state_dict(),
+        "opt_g": opt.g.state_dict(),
+        "opt_d": opt.d.state_dict(),
+        "rng": gen.get_state(),
+        "history": result.history,
+        "snapshots": {str(k): v for k, v in result.snapshots.items()},
+        "evals": result.evals,
+        "fixed_noise": result.fixed_noise,
+        "elapsed": result.elapsed,
+    }
+
+
+def restore(state: dict, path: Path, result: TrainResult, opt: _Optimisers | None = None,
+            gen: torch.Generator | None = None) -> None:
+    """Load a checkpoint (from ``ckpt.load_checkpoint(path)``) into a fresh run built from the same config;
+    with ``opt`` also the optimiser state and with ``gen`` the random state, so that training continues
+    exactly where it stopped. Shapes are checked first: a checkpoint that does not fit is a one-line error."""
+    if gen is not None and state["device_type"] != result.device.type:
+        raise GanlibError(f"the checkpoint was written on {state['device_type']} and its random state only "
+                          f"resumes there; resume with --device {state['device_type']} or start afresh")
+    ckpt.check_tensors(state["generator"], result.generator.state_dict(), "generator", path)
+    ckpt.check_tensors(state["discriminator"], result.discriminator.state_dict(), "discriminator", path)
+    noise = state["fixed_noise"]
+    if noise.shape != result.fixed_noise.shape:
+        raise GanlibError(f"{path}: its fixed noise has shape {tuple(noise.shape)}, this config needs "
+                          f"{tuple(result.fixed_noise.shape)}")
+    if any(len(v) != len(noise) for v in state["snapshots"].values()):
+        raise GanlibError(f"{path}: a snapshot does not hold {len(noise)} samples")
+    result.generator.load_state_dict(state["generator"])
+    result.discriminator.load_state_dict(state["discriminator"])
+    if opt is not None:
+        ckpt.check_optimiser(state["opt_g"], opt.g, "generator", path)
+        ckpt.check_optimiser(state["opt_d"], opt.d, "discriminator", path)
+    try:
+        if opt is not None:
+            opt.g.load_state_dict(state["opt_g"])
+            opt.d.load_state_dict(state["opt_d"])
+        if gen is not None:
+            gen.set_state(state["rng"])
+    except (KeyError, ValueError, TypeError, RuntimeError) as exc:
+        raise GanlibError(f"{path}: its optimiser or random state does not fit this run "
+                          f"({type(exc).__name__})") from None
+    result.step = state["step"]
+    result.history = {k: list(v) for k, v in state["history"].items()}
+    result.snapshots = {int(k): v for k, v in state["snapshots"].items()}
+    result.evals = list(state["evals"])
+    result.fixed_noise = noise
+    result.elapsed = float(state["elapsed"])
+
+
+def write_outputs(result: TrainResult, opt: _Optimisers, gen: torch.Generator, out: Path) -> None:
+    """checkpoint.pt, history.json (config, history, evaluations) and samples.png, in that order."""
+    ckpt.save_checkpoint(_state(result, opt, gen), out)
+    try:
+        save_json({"config": result.config.to_dict(), "device": str(result.device), "step": result.step,
+                   "elapsed_s": result.elapsed, "history": result.history, "evals": result.evals},
+                  out / ckpt.HISTORY)
+        save_samples(result, out / ckpt.SAMPLES)
+    except OSError as exc:
+        raise GanlibError(f"could not write the results in {out} ({os_reason(exc)}); the final checkpoint "
+                          f"(step {result.step}) is complete: rerun with --resume to write them") from None
+
+
+def load_run(run_dir: str | Path, device: str = "cpu") -> TrainResult:
+    """Rebuild a trained run from ``run_dir/checkpoint.pt`` for sampling and evaluation."""
+    path = Path(run_dir) / ckpt.CHECKPOINT
+    state = ckpt.load_checkpoint(path)
+    cfg = config_from_checkpoint(state, path)
+    result, opt, _ = new_run(cfg, resolve_device(device))
+    restore(state, path, result, opt)  # the optimiser state too: it is checked, though unused here
+    return result
+
+
+def config_from_checkpoint(state: dict, path: Path) -> TrainConfig:
+    """The checkpoint's TrainConfig; a config this ganlib cannot build is a one-line error."""
+    try:
+        return TrainConfig.from_dict(state["config"])
+    except (GanlibError, TypeError, ValueError) as exc:
+        raise GanlibError(f"{path}: its config is not valid ({first_line(exc)})") from None

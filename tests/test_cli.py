@@ -46,6 +46,9 @@ def test_unknown_loss_is_one_line_naming_all_six(tmp_path):
     (["fly"], ["invalid choice", "train", "compare"]),
     (["compare", "--losses", "hinge,nope", "--out", "x"], ["'nope'", *ganlib.LOSS_NAMES]),
     (["compare", "--seeds", "1,x", "--out", "x"], ["--seeds"]),
+    (["train", "--loss", "hinge", "--seed", str(2**63), "--out", "x"], ["seed must be an integer in 0..2^63-1"]),
+    (["train", "--loss", "hinge", "--seed", "-1", "--out", "x"], ["non-negative"]),
+    (["train", "--loss", "hinge", "--out", str(ROOT / "README.md")], ["README.md exists and is not a folder"]),
 ])
 def test_bad_arguments_get_one_line(args, needles):
     line = one_line_error(cli(*args))
@@ -77,7 +80,8 @@ def test_train_on_offline_mnist_says_what_data_it_used(tmp_path, data_root):
     proc = cli("train", "--loss", "nonsaturating", "--dataset", "mnist", "--steps", "3", "--batch-size", "8",
                "--device", "cpu", "--out", str(tmp_path / "m"), data_root=data_root)
     assert proc.returncode == 0, proc.stderr
-    assert "10,000 images" in proc.stderr and "device cpu" in proc.stdout
+    assert proc.stdout.count("MNIST: 10,000 images, test split (offline data; the 60,000-image train split is "
+                             "not there)") == 1 and "device cpu" in proc.stdout and proc.stderr == ""
 
 
 def test_missing_offline_data_is_one_line(tmp_path):

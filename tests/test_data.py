@@ -9,8 +9,7 @@ import pytest
 import torch
 
 from ganlib import GanlibError
-from ganlib.data import (ImageSampler, ToySampler, load_images, make_sampler, to_float, to_uint8,
-                         toy_mixture, _read_idx)
+from ganlib.data import ImageSampler, ToySampler, load_images, make_sampler, to_float, to_uint8, toy_mixture
 
 
 def _idx_bytes(arr: torch.Tensor) -> bytes:
@@ -38,13 +37,8 @@ def test_idx_files_round_trip(tmp_path, gz):
     imgs, labs = _write_fake_root(tmp_path, gz=gz)
     data = load_images("mnist", root=tmp_path, verbose=False)
     assert torch.equal(data.images, imgs.to(torch.uint8)) and torch.equal(data.labels, labs)
-    assert data.splits == ("test",) and "train split not found" in data.source
-
-
-def test_bad_magic_is_named(tmp_path):
-    (tmp_path / "x").write_bytes(b"\x00\x00\x00\x07" + bytes(8))
-    with pytest.raises(GanlibError, match="not an IDX file"):
-        _read_idx(tmp_path / "x")
+    assert data.splits == ("test",) and data.missing == ("train",)
+    assert data.describe() == "MNIST: 5 images, test split (offline data; the 60,000-image train split is not there)"
 
 
 def test_missing_offline_data_names_path_and_files(tmp_path):
@@ -55,12 +49,19 @@ def test_missing_offline_data_names_path_and_files(tmp_path):
     assert "\n" not in msg
 
 
-def test_offline_mnist_prints_what_it_loaded(data_root, capsys):
+def test_offline_mnist_says_what_it_loaded_once_without_a_machine_path(data_root, capsys, monkeypatch):
+    import ganlib.data
+
+    monkeypatch.setattr(ganlib.data, "ANNOUNCED", set())
     data = load_images("mnist", root=data_root)
     assert data.images.shape == (10_000, 28, 28) and data.images.dtype == torch.uint8
     assert sorted(data.labels.unique().tolist()) == list(range(10))
-    err = capsys.readouterr().err
-    assert "10,000 images" in err and "test" in err
+    load_images("mnist", root=data_root)  # the same data again: not repeated
+    out, err = capsys.readouterr()
+    assert out == "MNIST: 10,000 images, test split (offline data; the 60,000-image train split is not there)\n"
+    assert err == "" and data_root not in out
+    load_images("mnist", "test", root=data_root)  # other splits asked for: said again
+    assert capsys.readouterr().out == "MNIST: 10,000 images, test split (offline data)\n"
 
 
 def test_unknown_dataset_names_choices():

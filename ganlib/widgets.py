@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .compare import sample_png
 from .losses import LOSS_NAMES
+from .report import block as experiment_block
 
 
 def _metrics_html(rec: dict, step: int) -> str:
@@ -25,7 +26,7 @@ def explorer(results: dict, out: str | Path, dataset: str = "mnist", loss: str =
     opening on ``loss`` (the first loss of the comparison if that one is not in it)."""
     import ipywidgets as W
 
-    block = results["datasets"][dataset]
+    block = experiment_block(results, dataset)  # the paper protocol
     runs = {(r["loss"], r["seed"]): r for r in block["runs"] if "evals" in r}
     losses = [name for name in LOSS_NAMES if any(k[0] == name for k in runs)]
     seeds = sorted({k[1] for k in runs})

@@ -284,8 +284,8 @@ def _data_meta(dataset: str, data_root) -> dict:
 
 def command_line(budget: Budget, losses: Sequence[str], seeds: Sequence[int], datasets: Sequence[str],
                  protocols: Sequence[str], sweep: bool, device: str, jobs: int, out: Path) -> str:
-    """The one command that makes (or finishes) this comparison, with ``out`` relative to the working
-    folder: whoever called ``run_comparison``, the results say how to repeat them."""
+    """The one command that makes (or finishes) this comparison, whoever called ``run_comparison``:
+    ``out`` relative to the working folder, or only its name when it lies outside (no machine paths)."""
     words = ["python", "-m", "ganlib", "compare", "--budget", budget.name, "--dataset", ",".join(datasets),
              "--losses", "all" if list(losses) == list(LOSS_NAMES) else ",".join(losses)]
     if list(seeds) != list(budget.seeds):
@@ -293,7 +293,8 @@ def command_line(budget: Budget, losses: Sequence[str], seeds: Sequence[int], da
     if list(protocols) != list(PROTOCOLS):
         words += ["--protocols", ",".join(protocols)]
     words += ["--no-sweep"] if not sweep else []
-    words += ["--device", device, "--jobs", str(jobs), "--out", os.path.relpath(out)]
+    rel = os.path.relpath(out)
+    words += ["--device", device, "--jobs", str(jobs), "--out", out.name if rel.startswith("..") else rel]
     return shlex.join(words)
 
 

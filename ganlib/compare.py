@@ -2,10 +2,15 @@
 ``controlled``) and a learning-rate sweep, evaluated during training; ``DIR/results.json`` plus the
 figures and sample grids that ``ganlib.report`` draws from it.
 
-The command that makes the book's results (on one GPU, resumable; see ``ganlib.budget`` for the
-estimate of 4–8 minutes on one H100, which assumes the faster trainer):
+The command that makes the book's results, for one GPU session (run from the repository root; the
+results from before the protocols must go first, ``git rm -rq book/results``, since compare refuses to
+mix them). It is resumable: run the same line again after any interruption.
 
     python -m ganlib compare --budget book --dataset mnist,fashion-mnist,ring --device cuda --jobs 12 --out book/results
+
+Estimated wall time on one H100 with the faster trainer: 250–470 s of training plus about half a
+minute of start-up (``ganlib.budget`` gives the arithmetic and its assumptions; on today's trainer
+it is about five times longer, so a first session may need two or three invocations).
 
 Every run records its evaluations against generator steps, critic updates and training seconds, and
 every FCD its number of generated images (``ganlib.metrics.FCD_SAMPLES``) and its reference. Each cell
@@ -45,13 +50,13 @@ from .errors import GanlibError, TrainingDiverged
 from .io import atomic_path, save_json
 from .layout import DONE, RESULTS, run_dir, sample_png
 from .losses import LOSS_NAMES
-from .metrics import FCD_SAMPLES, TOY_REFERENCE_SAMPLES, evaluate_run
+from .metrics import FCD_SAMPLES, TOY_REFERENCE_SAMPLES, NonFiniteSamples, evaluate_run
 from .plot import critic_estimate, grid_array
 from .protocols import PROTOCOLS, Experiment, describe, experiments
 from .report import write_figures
 from .train import TrainConfig, TrainResult, resolve_device, train
 
-__all__ = ["run_comparison", "load_results", "run_one", "summarise", "eval_steps", "check_seeds", "Job",
+__all__ = ["run_comparison", "load_results", "run_one", "plan", "estimated_seconds", "command_line", "summarise", "eval_steps", "check_seeds", "Job",
            "run_dir", "sample_png", "RESULTS", "SCHEMA", "IMAGE_METRICS", "TOY_METRICS", "RUN_METRICS"]
 
 SCHEMA = 2
@@ -101,7 +106,10 @@ def _evaluator(n_critic: int) -> Callable[[TrainResult], dict]:
     """Metrics of a run at an evaluation step, with the compute spent so far: generator step (added by
     train), critic updates = step × n_critic, and training seconds. The class histogram is left out."""
     def evaluate(result: TrainResult) -> dict:
-        metrics = {k: v for k, v in evaluate_run(result).items() if k != "histogram"}
+        try:
+            metrics = {k: v for k, v in evaluate_run(result).items() if k != "histogram"}
+        except NonFiniteSamples as exc:  # weights can stay finite while batch-norm statistics do not
+            raise TrainingDiverged(f"loss {result.config.loss!r} diverged: {exc} at step {result.step}") from None
         return {"critic_updates": result.step * n_critic, "train_s": round(result.elapsed, 3), **metrics}
     return evaluate
 
@@ -188,9 +196,23 @@ def _record(result: TrainResult, budget: Budget) -> dict:
 
 # ------------------------------------------------------------------------------------------ the grid
 
+def plan(losses: Sequence[str], seeds: Sequence[int], datasets: Sequence[str], budget: Budget,
+         protocols: Sequence[str] = PROTOCOLS, sweep: bool = True) -> list[Job]:
+    """Every run of a comparison: each experiment (``protocols.experiments``) × loss × seed; the
+    sweep's extra rates with the first ``budget.sweep_seeds`` seeds only."""
+    exps = experiments(list(datasets), list(protocols), sweep and budget.sweep_seeds > 0)
+    return [Job(e, loss, s) for e in exps for loss in losses
+            for s in (seeds[:budget.sweep_seeds] if e.variant not in protocols else seeds)]
+
+
 def _cost(job: Job, budget: Budget) -> float:
     return run_seconds(job.experiment.protocol, job.loss, budget.steps_for(job.experiment.dataset),
-                       budget.eval_points + 1)
+                       budget.eval_points + 1 if job.experiment.dataset in IMAGE_DATASETS else 0)
+
+
+def estimated_seconds(grid: Sequence[Job], budget: Budget) -> float:
+    """One-run-alone seconds of a grid on today's trainer (``ganlib.budget`` states the inputs)."""
+    return sum(_cost(j, budget) for j in grid)
 
 
 def _run_one_packed(args: tuple) -> dict:
@@ -323,6 +345,15 @@ def _check_out(out: Path) -> None:
     """Fail before any training if ``out`` cannot be the output folder."""
     if out.exists() and not out.is_dir():
         raise GanlibError(f"--out {out} is a file, not a folder; name a folder for the comparison")
+    old = out / RESULTS
+    if old.is_file():
+        try:
+            legacy = "schema" not in json.loads(old.read_text())
+        except (json.JSONDecodeError, TypeError):
+            legacy = False  # replaced at the end like any results.json of ours
+        if legacy:
+            raise GanlibError(f"{old} holds results from before the protocols; move that folder away (or "
+                              f"git rm -r it) before a new comparison writes there")
     try:
         out.mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=out).close()
@@ -350,11 +381,11 @@ def run_comparison(losses: Sequence[str], seeds: Sequence[int], datasets: Sequen
     dev = resolve_device(device)
     command = command_line(budget, losses, seeds, datasets, protocols, sweep, device, jobs, out)
     meta = _meta(budget, datasets, protocols, dev, data_root, command, jobs)
-    exps = experiments(list(datasets), list(protocols), sweep and budget.sweep_seeds > 0)
-    grid = [Job(e, loss, s) for e in exps for loss in losses
-            for s in (seeds[:budget.sweep_seeds] if e.variant not in protocols else seeds)]
+    grid = plan(losses, seeds, datasets, budget, protocols, sweep)
+    exps = list(dict.fromkeys(j.experiment for j in grid))
     print(f"ganlib compare: budget {budget.name}, {len(grid)} runs ({', '.join(e.variant + ' ' + e.dataset for e in exps)}), "
-          f"losses {', '.join(losses)}, seeds {seeds}, FCD on {FCD_SAMPLES:,} images, device {dev}", flush=True)
+          f"losses {', '.join(losses)}, seeds {seeds}, FCD on {FCD_SAMPLES:,} images, device {dev}; "
+          f"estimated {estimated_seconds(grid, budget):,.0f} s of one-run time on today's H200 trainer", flush=True)
     for d in meta["notes"]:
         print(f"ganlib compare: note: {d}", flush=True)
     start = time.perf_counter()

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["FeatureStats", "gaussian_stats", "frechet_distance", "trace_sqrt_product", "classifier_features",
            "reference_statistics", "write_reference", "frechet_classifier_distance", "kl_to_uniform", "mode_coverage",
            "image_metrics", "toy_metrics", "toy_min_count", "evaluate_run", "COVERED_SHARE", "TOY_SIGMAS",
-           "TOY_MIN_COUNT", "TOY_REFERENCE_SAMPLES", "FCD_SAMPLES"]
+           "TOY_MIN_COUNT", "TOY_REFERENCE_SAMPLES", "FCD_SAMPLES", "NonFiniteSamples"]
 
 # a class counts as covered when it holds at least half of its uniform share 1/10
 COVERED_SHARE = 0.5 / N_CLASSES
@@ -54,6 +54,10 @@ TOY_MIN_COUNT = 20
 TOY_REFERENCE_SAMPLES = 2500
 # generated images behind every FCD the project reports (compare, evaluate, chapters): one fixed N
 FCD_SAMPLES = 5_000
+
+
+class NonFiniteSamples(GanlibError):
+    """Generated images or points hold NaN or infinite values: the generator diverged."""
 
 
 # ------------------------------------------------------------------------------- Fréchet distance
@@ -130,7 +134,7 @@ def _check_range(images: Tensor) -> None:
     finite = torch.isfinite(images)
     if not bool(finite.all()):
         bad = int((~finite).flatten(1).any(1).sum().item())
-        raise GanlibError(f"{bad} of {len(images)} images hold NaN or infinite values (a diverged generator?); "
+        raise NonFiniteSamples(f"{bad} of {len(images)} images hold NaN or infinite values (a diverged generator?); "
                           f"the metrics need finite images in [-1, 1]")
     lo, hi = images.min().item(), images.max().item()
     if lo < -1.001 or hi > 1.001:
@@ -265,6 +269,10 @@ def toy_metrics(points: Tensor, mixture: ToyMixture, min_count: int | None = Non
     if not isinstance(points, Tensor) or points.dim() != 2 or points.shape[1] != 2 or len(points) == 0:
         shape = tuple(points.shape) if isinstance(points, Tensor) else type(points).__name__
         raise GanlibError(f"expected points of shape (N, 2), got {shape}")
+    if not bool(torch.isfinite(points).all()):
+        bad = int((~torch.isfinite(points)).any(1).sum().item())
+        raise NonFiniteSamples(f"{bad} of {len(points)} points hold NaN or infinite values (a diverged generator?); "
+                               f"the metrics need finite points")
     need = toy_min_count(len(points)) if min_count is None else int(min_count)
     centres = mixture.centres.to(torch.float64)
     dist = torch.cdist(points.detach().cpu().to(torch.float64), centres)

@@ -57,8 +57,8 @@ COLUMNS: dict[str, Column] = {
                            "Generator steps × batch size per training second; critic steps are its cost."),
 }
 EXPERIMENT_COLUMNS = ("seeds", "mean ± std", "95 % interval")
-TABLE_NOTE = ("Each cell: mean ± sample standard deviation over the finished seeds, and in brackets the 95 % "
-              "percentile-bootstrap interval of the mean.")
+TABLE_NOTE = ("Each cell: mean ± sample standard deviation over the finished seeds, and for the quality metrics "
+              "in brackets the 95 % percentile-bootstrap interval of the mean.")
 X_AXES = {"step": "generator step", "critic_updates": "critic updates", "train_s": "training seconds"}
 
 
@@ -137,7 +137,7 @@ def _cell(c: str, cell: dict | None) -> str:
         return "–"
     fmt = COLUMNS[c].fmt
     text = f"{fmt.format(cell['mean'])} ± {fmt.format(cell['std'])}"
-    if "ci95" in cell and cell["n"] > 1:
+    if "ci95" in cell and cell["n"] > 1 and COLUMNS[c].better:  # intervals for the quality metrics
         text += f" [{fmt.format(cell['ci95'][0])}, {fmt.format(cell['ci95'][1])}]"
     return text
 

@@ -247,3 +247,44 @@ def test_missing_or_foreign_results_are_named(tmp_path):
     (tmp_path / "results.json").write_text('{"schema": 99, "meta": {}, "datasets": {}}')
     with pytest.raises(GanlibError, match="schema 99"):
         load_results(tmp_path)
+
+
+def test_book_budget_meets_the_brief_and_its_stated_estimate():
+    from ganlib.budget import SHARED_SPEEDUP, get_budget
+    from ganlib.compare import estimated_seconds, plan
+    from ganlib.losses import LOSS_NAMES
+
+    book = get_budget("book")
+    assert book.image_steps >= 5000 and len(book.seeds) >= 5
+    grid = plan(LOSS_NAMES, book.seeds, ["mnist", "fashion-mnist", "ring"], book)
+    variants = {(j.experiment.variant, j.experiment.dataset) for j in grid}
+    assert {("paper", d) for d in ("mnist", "fashion-mnist", "ring")} <= variants
+    assert {("controlled", d) for d in ("mnist", "fashion-mnist", "ring")} <= variants
+    assert {("controlled-lr6.3e-05", "mnist"), ("controlled-lr6.3e-04", "mnist")} <= variants
+    assert len(grid) == 6 * 5 * 2 * 3 + 6 * 3 * 2
+    # the arithmetic of ganlib.budget's docstring: 7,985 one-run seconds, 250-470 s of wall time
+    total = estimated_seconds(grid, book)
+    assert total == pytest.approx(2400 + 1175 + 1410 + 1430 + 1430 + 140.4)
+    assert 240 < total / SHARED_SPEEDUP[1] < total / SHARED_SPEEDUP[0] < 480
+
+
+def test_a_folder_with_pre_protocol_results_is_not_mixed_into(tmp_path):
+    (tmp_path / "results.json").write_text('{"meta": {}, "datasets": {}}')
+    with pytest.raises(GanlibError, match="from before the protocols"):
+        run_comparison(["hinge"], [0], ["ring"], TINY, tmp_path, device="cpu")
+
+
+def test_a_generator_that_makes_nan_samples_is_recorded_as_diverged(tmp_path, monkeypatch):
+    from ganlib.train import TrainResult
+
+    real_sample = TrainResult.sample
+
+    def nan_after_start(self, n, seed=0, batch=1000):
+        out = real_sample(self, n, seed, batch)
+        return out * float("nan") if self.step > 0 and self.config.loss == "lsgan" else out
+
+    monkeypatch.setattr(TrainResult, "sample", nan_after_start)
+    res = run_comparison(["lsgan", "hinge"], [0], ["ring"], TINY, tmp_path, device="cpu", protocols=["paper"])
+    runs = {r["loss"]: r for r in block(res, "ring")["runs"]}
+    assert "points hold NaN" in runs["lsgan"]["diverged"] and "at step 15" in runs["lsgan"]["diverged"]
+    assert "diverged" not in runs["hinge"]

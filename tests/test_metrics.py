@@ -382,3 +382,11 @@ def test_cli_train_classifier_writes_weights_and_record(offline_env, tmp_path) -
     model.load_state_dict(torch.load(out, weights_only=True))
     # the shipped weights were not touched
     assert load_record("mnist")["epochs"] != 1
+
+
+def test_non_finite_toy_points_are_refused() -> None:
+    pts = torch.zeros(10, 2)
+    pts[3, 1] = float("nan")
+    with pytest.raises(metrics.NonFiniteSamples, match="1 of 10 points hold NaN") as info:
+        metrics.toy_metrics(pts, toy_mixture("ring"))
+    assert isinstance(info.value, GanlibError) and "\n" not in str(info.value)

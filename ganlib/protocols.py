@@ -2,10 +2,11 @@
 
 ``paper``: every loss trains with the recipe of its own paper (``ganlib.get_loss(name).recipe``):
     minimax, non-saturating, LSGAN and hinge with Adam (lr 2·10⁻⁴, β = (0.5, 0.999)), one critic step
-    per generator step and a batch-norm discriminator; WGAN with RMSprop (lr 5·10⁻⁵), five critic steps
-    and weight clipping to ±0.01; WGAN-GP with Adam (lr 10⁻⁴, β = (0, 0.9)), five critic steps, the
-    penalty λ = 10 and a layer-norm critic (its paper rules out batch norm in the critic). The networks
-    are the same DCGAN pair (the ring: the same small MLPs); the recipes differ.
+    per generator step and a batch-norm discriminator; WGAN with RMSprop (lr 5·10⁻⁵), five critic steps,
+    weight clipping to ±0.01 and a batch-norm critic; WGAN-GP with Adam (lr 10⁻⁴, β = (0, 0.9)), five
+    critic steps, the penalty λ = 10 and a layer-norm critic (its paper rules out batch norm in the
+    critic). The networks are the same DCGAN pair (the ring: the same small MLPs, with every rate
+    ``TOY_LR_SCALE`` = 5 times the recipe's); the recipes differ.
 
 ``controlled``: the loss is the only difference. Every loss trains the same generator and the same
     critic with layer normalisation (``d_norm="layer"``: GroupNorm with one group, which WGAN-GP's
@@ -17,7 +18,8 @@
 
 Sweep: under ``controlled`` on MNIST, every loss also trains at ``SWEEP_LRS`` = 6.3·10⁻⁵, 2·10⁻⁴ and
     6.3·10⁻⁴ (a factor 10 from the smallest to the largest, the middle one the protocol's own rate,
-    whose runs are the controlled grid itself), everything else as in ``controlled``.
+    whose runs are the controlled grid itself), everything else as in ``controlled``; the two extra
+    rates run with the first ``budget.sweep_seeds`` seeds.
 
 Equal compute: a generator step costs n_critic critic updates plus one generator update, so at equal
 generator steps the paper protocol gives WGAN and WGAN-GP five times the critic updates of the others;
@@ -86,7 +88,6 @@ def experiments(datasets: list[str] | tuple[str, ...], protocols: list[str] | tu
 
 def describe() -> dict:
     """The protocols in words, for results.json (the chapter quotes them from there)."""
-    paper, controlled, sweep = (part.strip() for part in __doc__.split("\n\n")[1:4])
-    return {"paper": " ".join(paper.split()), "controlled": " ".join(controlled.split()),
-            "sweep": " ".join(sweep.split()), "controlled_settings": {**CONTROLLED, "betas": list(CONTROLLED["betas"])},
+    paper, controlled, sweep = (" ".join(part.replace("``", "").split()) for part in __doc__.split("\n\n")[1:4])
+    return {"paper": paper, "controlled": controlled, "sweep": sweep, "controlled_settings": {**CONTROLLED, "betas": list(CONTROLLED["betas"])},
             "sweep_lrs": list(SWEEP_LRS)}

@@ -341,6 +341,13 @@ def _meta(budget: Budget, datasets: Sequence[str], protocols: Sequence[str], dev
             "created": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
+def _previous_sessions(out: Path) -> list[dict]:
+    try:
+        return list(json.loads((out / RESULTS).read_text())["meta"].get("sessions", []))
+    except (OSError, json.JSONDecodeError, KeyError, TypeError):
+        return []
+
+
 def _check_out(out: Path) -> None:
     """Fail before any training if ``out`` cannot be the output folder."""
     if out.exists() and not out.is_dir():
@@ -398,6 +405,8 @@ def run_comparison(losses: Sequence[str], seeds: Sequence[int], datasets: Sequen
         results["datasets"][e.dataset]["experiments"][e.variant] = _block(e, recs, budget)
     meta["run_devices"] = sorted({r["device"] for r in records.values() if "device" in r})
     meta["total_wall_s"] = round(time.perf_counter() - start, 1)
+    # a comparison finished in several invocations: each one that got this far, with its wall time
+    meta["sessions"] = _previous_sessions(out) + [{k: meta[k] for k in ("created", "total_wall_s", "device", "gpu", "jobs")}]
     save_json(results, out / RESULTS)
     write_figures(results, out)
     print(f"ganlib compare: wrote {out / RESULTS} and figures in {time.perf_counter() - start:.0f} s", flush=True)

@@ -17,7 +17,7 @@ from ganlib.report import block, notes, ranking, summary_table
 
 TINY = Budget("tiny", image_steps=4, toy_steps=30, batch_size=32, toy_batch_size=64, seeds=(0, 1), eval_points=2,
               sweep_seeds=1)
-TIMING = {"wall_time_s", "images_per_s", "train_s", "total_wall_s", "created"}
+TIMING = {"wall_time_s", "images_per_s", "train_s", "total_wall_s", "created", "sessions"}
 
 
 def without_timing(x):
@@ -133,6 +133,7 @@ def test_results_carry_the_command_and_no_absolute_path(ring_results):
     assert meta["command"].startswith("python -m ganlib compare --budget tiny --dataset ring")
     assert "--device cpu" in meta["command"] and meta["torch"] and meta["statistics"]["rule"] == bootstrap.RULE
     assert set(meta["protocols"]) >= {"paper", "controlled"}
+    assert [set(x) for x in meta["sessions"]] == [{"created", "total_wall_s", "device", "gpu", "jobs"}] * len(meta["sessions"])
     texts = [(out / "results.json").read_text()] + [p.read_text() for p in (out / "runs").rglob(DONE)]
     texts += [p.read_text() for p in (out / "runs").rglob("history.json")]
     for text in texts:
@@ -146,6 +147,7 @@ def test_finished_runs_are_not_redone(ring_results):
     again = run_comparison(["nonsaturating", "wgan"], [0, 1], ["ring"], TINY, out, device="cpu")
     assert [(folder / name).stat().st_mtime_ns for name in ("checkpoint.pt", DONE)] == before
     assert again["datasets"] == res["datasets"]
+    assert len(again["meta"]["sessions"]) == len(res["meta"]["sessions"]) + 1
 
 
 def test_a_run_without_its_marker_is_completed_not_retrained(ring_results, tmp_path):

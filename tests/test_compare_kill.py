@@ -10,7 +10,6 @@ import random
 import signal
 import time
 
-import pytest
 
 from ganlib.budget import Budget
 from ganlib.compare import run_comparison

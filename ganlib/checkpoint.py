@@ -21,7 +21,7 @@ HISTORY = "history.json"
 SAMPLES = "samples.png"
 FORMAT = 1
 # config fields that may change when a run is resumed: they do not alter what has been trained
-_RESUMABLE_CHANGES = {"steps", "device", "snapshot_steps", "check_every", "checkpoint_every"}
+_RESUMABLE_CHANGES = {"steps", "device", "snapshot_steps", "check_every", "checkpoint_every", "cuda_graph"}
 
 
 def load_checkpoint(path: str | Path) -> dict:

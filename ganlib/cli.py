@@ -71,6 +71,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint-every", type=positive_int, default=None, metavar="N",
                    help="also write a checkpoint every N steps (default: at the end only)")
     p.add_argument("--progress", action="store_true", help="show a progress bar even when not on a terminal")
+    p.add_argument("--cuda-graph", action="store_true", help="replay the whole step as one CUDA graph (CUDA only)")
     p.set_defaults(func=_cmd_train)
 
 
@@ -80,7 +81,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
     n = args.steps
     cfg = TrainConfig(loss=args.loss, dataset=args.dataset, steps=n, batch_size=args.batch_size, seed=args.seed,
                       device=args.device, snapshot_steps=(0, n // 4, n // 2, n),
-                      checkpoint_every=args.checkpoint_every or 0)
+                      checkpoint_every=args.checkpoint_every or 0, cuda_graph=args.cuda_graph)
     result = train(cfg, args.out, resume=args.resume, progress=args.progress or None)
     print(f"ganlib train: done, step {result.step} in {result.elapsed:.1f} s; wrote {args.out}/checkpoint.pt, "
           f"history.json, samples.png")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+import warnings
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -58,6 +59,9 @@ class TrainConfig:
     n_snapshot: int | None = None  # 64 images, 1000 toy points
     check_every: int = 50  # steps between host syncs (NaN guard, progress display)
     checkpoint_every: int = 0  # 0: a checkpoint at the end only
+    # the whole step as one CUDA graph (CUDA only). Off until a GPU session has checked graph against
+    # eager (tests/test_gpu.py, benchmarks/gpu_check.sh); then the default becomes True.
+    cuda_graph: bool = False
 
     def __post_init__(self) -> None:
         check_choice("loss", self.loss, LOSS_NAMES)
@@ -87,6 +91,8 @@ class TrainConfig:
         self.snapshot_steps = tuple(sorted({int(s) for s in self.snapshot_steps}))
         if any(s < 0 or s > self.steps for s in self.snapshot_steps):
             raise GanlibError(f"snapshot_steps must lie in 0..{self.steps}, got {list(self.snapshot_steps)}")
+        if self.cuda_graph and self.device in ("cpu", "mps"):
+            raise GanlibError(no_graph_message(self.device))
 
     @property
     def is_toy(self) -> bool:
@@ -198,8 +204,53 @@ def new_run(cfg: TrainConfig, device: torch.device) -> tuple[TrainResult, _Optim
     return result, _make_optimisers(recipe, G, D, device), gen
 
 
+def no_graph_message(device: str) -> str:
+    """The one-line error for ``cuda_graph`` on a device without CUDA graphs."""
+    return (f"cuda_graph needs a CUDA device, but the device is {device!r}; "
+            f"choose device 'cuda' or switch cuda_graph off")
+
+
+def make_capturable(optimizer: torch.optim.Optimizer) -> None:
+    """Let ``optimizer`` step inside a CUDA graph: ``capturable`` keeps its step count on the device.
+
+    Also converts a state restored from an eager run, whose RMSprop step counts live on the CPU.
+    """
+    for group in optimizer.param_groups:
+        group["capturable"] = True
+        for p in group["params"]:
+            state = optimizer.state.get(p, {})
+            if "step" in state:
+                state["step"] = state["step"].to(device=p.device, dtype=torch.float32)
+
+
+@contextmanager
+def frozen(net: nn.Module) -> Iterator[None]:
+    """Parameters of ``net`` need no gradient inside the block (the generator update's D): autograd then
+    computes only ∂/∂input through ``net``, skipping its weight gradients, which nothing would use."""
+    net.requires_grad_(False)
+    try:
+        yield
+    finally:
+        net.requires_grad_(True)
+
+
 class TrainStep:
-    """The training step: ``n_critic`` critic updates then one generator update, all on the device."""
+    """The training step: ``n_critic`` critic updates then one generator update, all on the device.
+
+    Calling it trains one generator step and returns (L_D, L_G, GP) of its last critic step as a device
+    tensor, without a host sync. Gradients are zeroed in place (static ``.grad`` tensors), so that the
+    step can be captured. With ``config.cuda_graph`` (CUDA only; default off until a GPU session has
+    checked it against eager) the first ``WARMUP`` calls run eagerly on a side stream, as torch's CUDA
+    graph docs prescribe, the next call captures the whole step as one CUDA graph, and every call
+    replays it. The run's ``torch.Generator`` is registered with the graph, so each replay draws fresh
+    noise, batch indices and penalty ε from the same random stream as eager steps would, and a
+    checkpoint's generator state resumes it. A replay returns the same static tensor each time: copy
+    it before the next call (the training loop does). One graph per run, freed with its step: keeping
+    several whole-step graphs alive in one process crashed in the probe of issue 8, and
+    ``compare --jobs N`` trains its runs in N worker processes, each run after the other in its worker.
+    """
+
+    WARMUP = 3  # eager steps before capture (optimiser state, cuDNN choices, autograd's lazy setup)
 
     def __init__(self, result: TrainResult, opt: _Optimisers, sampler, gen: torch.Generator) -> None:
         cfg = result.config
@@ -207,6 +258,18 @@ class TrainStep:
         self.loss, self.recipe = cfg.loss_fn, cfg.recipe()
         self.batch, self.z_dim, self.device = cfg.batch_size, cfg.resolved_z_dim(), result.device
         self.zero = torch.zeros((), device=result.device)
+        self.use_graph = cfg.cuda_graph
+        if self.use_graph and self.device.type != "cuda":
+            raise GanlibError(no_graph_message(self.device.type))
+        if self.use_graph and not hasattr(torch.cuda.CUDAGraph, "register_generator_state"):
+            raise GanlibError(f"cuda_graph needs a torch that registers generators with CUDA graphs; torch "
+                              f"{torch.__version__} does not: upgrade torch or switch cuda_graph off")
+        if self.use_graph:
+            make_capturable(opt.g)
+            make_capturable(opt.d)
+        self.graph: torch.cuda.CUDAGraph | None = None
+        self.warm_steps = 0
+        self.static_out: torch.Tensor | None = None
 
     def noise(self) -> torch.Tensor:
         return torch.randn((self.batch, self.z_dim), device=self.device, generator=self.gen)
@@ -220,7 +283,7 @@ class TrainStep:
         if self.recipe.gp_lambda:
             gp = gradient_penalty(self.D, real, fake, generator=self.gen)
             loss = loss + self.recipe.gp_lambda * gp
-        self.opt.d.zero_grad(set_to_none=True)
+        self.opt.d.zero_grad(set_to_none=False)
         loss.backward()
         self.opt.d.step()
         if self.recipe.clip:  # None or 0: no clipping
@@ -230,17 +293,48 @@ class TrainStep:
         return loss.detach(), gp.detach()
 
     def generator_step(self) -> torch.Tensor:
-        loss = self.loss.g_loss(self.D(self.G(self.noise())))
-        self.opt.g.zero_grad(set_to_none=True)
-        loss.backward()
+        with frozen(self.D):
+            loss = self.loss.g_loss(self.D(self.G(self.noise())))
+            self.opt.g.zero_grad(set_to_none=False)
+            loss.backward()
         self.opt.g.step()
         return loss.detach()
 
-    def __call__(self) -> torch.Tensor:
-        """One generator step with its critic steps; returns (L_D, L_G, GP) of the last critic step."""
+    def eager(self) -> torch.Tensor:
+        """One step, kernel by kernel: the critic steps, then the generator step."""
         for _ in range(self.recipe.n_critic):
             d_loss, gp = self.critic_step()
         return torch.stack([d_loss, self.generator_step(), gp])
+
+    def __call__(self) -> torch.Tensor:
+        """One generator step with its critic steps; returns (L_D, L_G, GP) of the last critic step."""
+        if not self.use_graph:
+            return self.eager()
+        if self.graph is None and self.warm_steps < self.WARMUP:
+            return self._warm_up()
+        if self.graph is None:
+            self._capture()
+        self.graph.replay()
+        return self.static_out
+
+    def _warm_up(self) -> torch.Tensor:
+        """An eager step on a side stream, so that capture later sees no lazy first-call work."""
+        side, main = torch.cuda.Stream(self.device), torch.cuda.current_stream(self.device)
+        side.wait_stream(main)
+        with torch.cuda.stream(side), warnings.catch_warnings():
+            # capturable optimisers warn when they step outside a graph; here they must, once or twice
+            warnings.filterwarnings("ignore", message=".*capturable=True.*")
+            out = self.eager()
+        main.wait_stream(side)
+        self.warm_steps += 1
+        return out
+
+    def _capture(self) -> None:
+        """Record one whole step; nothing runs until ``replay``."""
+        self.graph = torch.cuda.CUDAGraph()
+        self.graph.register_generator_state(self.gen)
+        with torch.cuda.graph(self.graph):
+            self.static_out = self.eager()
 
 
 def _progress_bar(cfg: TrainConfig, start: int, progress: bool | None):

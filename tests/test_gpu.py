@@ -1,5 +1,5 @@
-"""Checks that need a CUDA device (skipped elsewhere): the training step never syncs with the host,
-and a short run on the GPU trains and checkpoints like one on the CPU."""
+"""Checks that need a CUDA device (skipped elsewhere): the training step never syncs with the host, the
+CUDA graph trains like the eager step, and a run on the GPU checkpoints and resumes exactly."""
 
 from __future__ import annotations
 
@@ -7,19 +7,33 @@ import pytest
 import torch
 
 import ganlib
+from ganlib import checkpoint as ckpt
 from ganlib.data import make_sampler
 from ganlib.train import TrainConfig, TrainStep, new_run
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+GPU = torch.device("cuda") if torch.cuda.is_available() else None
+
+
+def gpu_step(loss: str, dataset: str = "ring", graph: bool = False, root=None,
+             state: dict | None = None) -> tuple[TrainStep, object]:
+    """A fresh step on the GPU, or one that continues a checkpoint's ``state`` (as ``train`` resumes)."""
+    cfg = TrainConfig(loss=loss, dataset=dataset, batch_size=32, device="cuda", cuda_graph=graph)
+    result, opt, gen = new_run(cfg, GPU)
+    if state is not None:
+        ckpt.restore(state, result, opt, gen)
+    return TrainStep(result, opt, make_sampler(dataset, GPU, root, verbose=False), gen), result
 
 
 @cuda
+@pytest.mark.parametrize("graph", [False, True], ids=["eager", "graph"])
+@pytest.mark.parametrize("dataset", ["ring", "mnist"])
 @pytest.mark.parametrize("loss", ganlib.LOSS_NAMES)
-def test_training_step_has_no_host_device_sync(loss):
-    cfg = TrainConfig(loss=loss, dataset="ring", steps=10, batch_size=32, device="cuda")
-    result, opt, gen = new_run(cfg, torch.device("cuda"))
-    step = TrainStep(result, opt, make_sampler("ring", torch.device("cuda")), gen)
-    step()  # first call: lazy allocations (optimizer state) may sync once
+def test_training_step_has_no_host_device_sync(loss, dataset, graph, request):
+    root = request.getfixturevalue("data_root") if dataset == "mnist" else None
+    step, _ = gpu_step(loss, dataset, graph, root)
+    for _ in range(TrainStep.WARMUP + 1):  # lazy allocations, optimiser state and the capture may sync
+        step()
     torch.cuda.synchronize()
     torch.cuda.set_sync_debug_mode("error")
     try:
@@ -29,11 +43,43 @@ def test_training_step_has_no_host_device_sync(loss):
         torch.cuda.set_sync_debug_mode("default")
 
 
+def _trained(loss: str, dataset: str, root, graph: bool, state: dict, k: int) -> tuple[torch.Tensor, object,
+                                                                                    torch.Generator]:
+    """k steps from a checkpoint's state, eagerly or through the graph; the losses of every step."""
+    step, result = gpu_step(loss, dataset, graph, root, state)
+    losses = torch.stack([step().clone() for _ in range(k)])  # a replay's output is static: copy it
+    return losses, result, step.gen
+
+
 @cuda
-def test_short_cuda_run_resumes_exactly(tmp_path):
-    cfg = dict(loss="wgan-gp", dataset="ring", batch_size=64, device="cuda", check_every=5)
+@pytest.mark.parametrize("dataset", ["ring", "mnist"])
+@pytest.mark.parametrize("loss", ganlib.LOSS_NAMES)
+def test_graph_trains_like_eager_from_the_same_checkpoint(loss, dataset, tmp_path, request):
+    root = request.getfixturevalue("data_root") if dataset == "mnist" else None
+    step, result = gpu_step(loss, dataset, root=root)
+    for _ in range(3):  # optimiser state exists, as in any checkpoint after step 0
+        step()
+    ckpt.save(result, step.opt, step.gen, tmp_path / ckpt.CHECKPOINT)  # written by an eager run
+    state = ckpt.load_checkpoint(tmp_path / ckpt.CHECKPOINT)
+    k = TrainStep.WARMUP + 5  # warm-up, capture, then replays
+    eager_losses, eager, eager_gen = _trained(loss, dataset, root, False, state, k)
+    graph_losses, graphed, graph_gen = _trained(loss, dataset, root, True, state, k)
+    assert torch.equal(eager_gen.get_state(), graph_gen.get_state())  # each replay drew what eager drew
+    torch.testing.assert_close(graph_losses, eager_losses, rtol=1e-3, atol=1e-4)
+    assert not torch.equal(graph_losses[-1], graph_losses[-2])  # fresh draws at every replay
+    for a, b in ((eager.generator, graphed.generator), (eager.discriminator, graphed.discriminator)):
+        for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
+            torch.testing.assert_close(q, p, rtol=1e-3, atol=1e-4, msg=lambda m: f"{loss} {name}: {m}")
+
+
+@cuda
+@pytest.mark.parametrize("graph", [False, True], ids=["eager", "graph"])
+def test_short_cuda_run_resumes_exactly(tmp_path, graph):
+    cfg = dict(loss="wgan-gp", dataset="ring", batch_size=64, device="cuda", check_every=5, cuda_graph=graph)
     whole = ganlib.train(TrainConfig(steps=20, **cfg), tmp_path / "a", verbose=False)
     ganlib.train(TrainConfig(steps=10, **cfg), tmp_path / "b", verbose=False)
     resumed = ganlib.train(TrainConfig(steps=20, **cfg), tmp_path / "b", resume=True, verbose=False)
+    torch.testing.assert_close(torch.tensor(resumed.history["d_loss"]), torch.tensor(whole.history["d_loss"]),
+                               rtol=1e-3, atol=1e-4)  # the random stream continues where it stopped
     for p, q in zip(whole.generator.parameters(), resumed.generator.parameters()):
         assert torch.allclose(p, q, atol=1e-5)  # cuDNN may pick other kernels: equal up to float error

@@ -6,9 +6,10 @@ The command that makes the book's results, for one GPU session (run from the rep
 results from before the protocols must go first, ``git rm -rq book/results``, since compare refuses to
 mix them). It is resumable: run the same line again after any interruption.
 
-    python -m ganlib compare --budget book --dataset mnist,fashion-mnist,ring --device cuda --jobs 12 --out book/results
+    python -m ganlib compare --budget book --dataset mnist,fashion-mnist,ring --device cuda --jobs 12 --cuda-graph --out book/results
 
-Estimated wall time on one H100 with the faster trainer: 250–470 s of training plus about half a
+(``--cuda-graph`` once ``benchmarks/gpu_check.sh`` has shown graph and eager steps agree on that GPU;
+without it the same line trains eagerly.) Estimated wall time on one H100 with the faster trainer: 250–470 s of training plus about half a
 minute of start-up (``ganlib.budget`` gives the arithmetic and its assumptions; on today's trainer
 it is about five times longer, so a first session may need two or three invocations).
 
@@ -54,7 +55,7 @@ from .metrics import FCD_SAMPLES, TOY_REFERENCE_SAMPLES, NonFiniteSamples, evalu
 from .plot import critic_estimate, grid_array
 from .protocols import PROTOCOLS, Experiment, describe, experiments
 from .report import write_figures
-from .train import TrainConfig, TrainResult, resolve_device, train
+from .train import TrainConfig, TrainResult, no_graph_message, resolve_device, train
 
 __all__ = ["run_comparison", "load_results", "run_one", "plan", "estimated_seconds", "command_line", "summarise", "eval_steps", "check_seeds", "Job",
            "run_dir", "sample_png", "RESULTS", "SCHEMA", "IMAGE_METRICS", "TOY_METRICS", "RUN_METRICS"]
@@ -122,13 +123,13 @@ def _save_grid_png(images_u8: torch.Tensor, path: Path) -> None:
         Image.fromarray(grid_array(images_u8[:N_GRID], nrow=6), mode="L").save(tmp, format="png", optimize=True)
 
 
-def _config(job: Job, budget: Budget, device: str) -> TrainConfig:
+def _config(job: Job, budget: Budget, device: str, cuda_graph: bool = False) -> TrainConfig:
     exp, steps = job.experiment, budget.steps_for(job.experiment.dataset)
     image = exp.dataset in IMAGE_DATASETS
     return TrainConfig(loss=job.loss, dataset=exp.dataset, steps=steps, batch_size=budget.batch_for(exp.dataset),
                        seed=job.seed, device=device, snapshot_steps=(0,) + eval_steps(steps, budget.eval_points),
                        n_snapshot=N_GRID if image else None, checkpoint_every=max(1, steps // 4),
-                       check_every=min(100, steps), **exp.overrides(not image))
+                       check_every=min(100, steps), cuda_graph=cuda_graph, **exp.overrides(not image))
 
 
 def _portable(text: str, out: Path) -> str:
@@ -151,7 +152,7 @@ def _read_done(folder: Path, steps: int) -> dict | None:
 
 
 def run_one(job: Job, budget: Budget, out: str | Path, device: str, data_root: str | Path | None = None,
-            progress: bool | None = None) -> dict:
+            progress: bool | None = None, cuda_graph: bool = False) -> dict:
     """Train (or read back) one run and return its record; a finished run's marker is written last."""
     out, exp = Path(out), job.experiment
     steps = budget.steps_for(exp.dataset)
@@ -159,7 +160,7 @@ def run_one(job: Job, budget: Budget, out: str | Path, device: str, data_root: s
     done = _read_done(folder, steps)
     if done is not None:
         return done
-    cfg = _config(job, budget, device)
+    cfg = _config(job, budget, device, cuda_graph)
     head = {"loss": job.loss, "seed": job.seed, "dataset": exp.dataset, "protocol": exp.protocol,
             "variant": exp.variant}
     try:
@@ -230,10 +231,10 @@ def _say_done(i: int, total: int, rec: dict) -> None:
 
 
 def _run_all(jobs_list: list[Job], budget: Budget, out: Path, device: str, data_root, progress,
-             jobs: int) -> dict[Job, dict]:
+             jobs: int, cuda_graph: bool = False) -> dict[Job, dict]:
     """Every run, the longest first (so the last to start are short); in ``jobs`` processes if > 1."""
     order = sorted(jobs_list, key=lambda j: -_cost(j, budget))
-    args = [(j, budget, out, device, data_root, progress) for j in order]
+    args = [(j, budget, out, device, data_root, progress, cuda_graph) for j in order]
     records: dict[Job, dict] = {}
     if jobs <= 1:
         for i, (job, a) in enumerate(zip(order, args), 1):
@@ -305,7 +306,8 @@ def _data_meta(dataset: str, data_root) -> dict:
 
 
 def command_line(budget: Budget, losses: Sequence[str], seeds: Sequence[int], datasets: Sequence[str],
-                 protocols: Sequence[str], sweep: bool, device: str, jobs: int, out: Path) -> str:
+                 protocols: Sequence[str], sweep: bool, device: str, jobs: int, out: Path,
+                 cuda_graph: bool = False) -> str:
     """The one command that makes (or finishes) this comparison, whoever called ``run_comparison``:
     ``out`` relative to the working folder, or only its name when it lies outside (no machine paths)."""
     words = ["python", "-m", "ganlib", "compare", "--budget", budget.name, "--dataset", ",".join(datasets),
@@ -315,6 +317,7 @@ def command_line(budget: Budget, losses: Sequence[str], seeds: Sequence[int], da
     if list(protocols) != list(PROTOCOLS):
         words += ["--protocols", ",".join(protocols)]
     words += ["--no-sweep"] if not sweep else []
+    words += ["--cuda-graph"] if cuda_graph else []
     rel = os.path.relpath(out)
     words += ["--device", device, "--jobs", str(jobs), "--out", out.name if rel.startswith("..") else rel]
     return shlex.join(words)
@@ -371,7 +374,7 @@ def _check_out(out: Path) -> None:
 def run_comparison(losses: Sequence[str], seeds: Sequence[int], datasets: Sequence[str], budget: Budget,
                    out: str | Path, device: str = "auto", data_root: str | Path | None = None,
                    progress: bool | None = None, jobs: int = 1,
-                   protocols: Sequence[str] = PROTOCOLS, sweep: bool = True) -> dict:
+                   protocols: Sequence[str] = PROTOCOLS, sweep: bool = True, cuda_graph: bool = False) -> dict:
     """Run (or finish) the whole grid, write results.json and the figures; return the results.
 
     The grid: ``protocols`` × ``datasets`` × ``losses`` × ``seeds``, plus, with ``sweep``, the two other
@@ -384,9 +387,11 @@ def run_comparison(losses: Sequence[str], seeds: Sequence[int], datasets: Sequen
     for name in losses:
         if name not in LOSS_NAMES:
             raise GanlibError(f"unknown loss {name!r}; choose from {', '.join(LOSS_NAMES)}")
-    _check_out(out)
     dev = resolve_device(device)
-    command = command_line(budget, losses, seeds, datasets, protocols, sweep, device, jobs, out)
+    if cuda_graph and dev.type != "cuda":
+        raise GanlibError(no_graph_message(dev.type))
+    _check_out(out)
+    command = command_line(budget, losses, seeds, datasets, protocols, sweep, device, jobs, out, cuda_graph)
     meta = _meta(budget, datasets, protocols, dev, data_root, command, jobs)
     grid = plan(losses, seeds, datasets, budget, protocols, sweep)
     exps = list(dict.fromkeys(j.experiment for j in grid))
@@ -396,7 +401,7 @@ def run_comparison(losses: Sequence[str], seeds: Sequence[int], datasets: Sequen
     for d in meta["notes"]:
         print(f"ganlib compare: note: {d}", flush=True)
     start = time.perf_counter()
-    records = _run_all(grid, budget, out, str(dev.type), data_root, progress, jobs)
+    records = _run_all(grid, budget, out, str(dev.type), data_root, progress, jobs, cuda_graph)
     results: dict = {"schema": SCHEMA, "meta": meta, "datasets": {}}
     for d in datasets:
         results["datasets"][d] = {"data": meta["data"][d], "experiments": {}}
@@ -473,6 +478,8 @@ def add_parser(sub) -> None:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (resumes what is there)")
     p.add_argument("--jobs", type=positive_int, default=1, help="runs trained at once, in separate processes (default 1)")
+    p.add_argument("--cuda-graph", action="store_true",
+                   help="train each step as one CUDA graph (CUDA only; see benchmarks/gpu_check.sh)")
     p.add_argument("--progress", action="store_true", help="progress bars even when not on a terminal")
     p.set_defaults(func=_cmd_compare)
 
@@ -493,4 +500,4 @@ def _cmd_compare(args) -> None:
     protocols = choice_list(args.protocols, PROTOCOLS, "protocol")
     seeds = _parse_seeds(args.seeds) if args.seeds else list(budget.seeds)
     run_comparison(losses, seeds, datasets, budget, args.out, args.device, progress=args.progress or None,
-                   jobs=args.jobs, protocols=protocols, sweep=not args.no_sweep)
+                   jobs=args.jobs, protocols=protocols, sweep=not args.no_sweep, cuda_graph=args.cuda_graph)

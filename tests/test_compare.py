@@ -73,6 +73,7 @@ def test_seeds_are_range_checked():
     (["--seeds", str(2 ** 63)], "0 to 2^63 - 1"),
     (["--seeds", "1,x"], "comma list"),
     (["--protocols", "fair"], "paper, controlled"),
+    (["--cuda-graph", "--device", "cpu"], "cuda_graph needs a CUDA device"),
 ])
 def test_cli_bad_seeds_and_protocols_are_one_line_errors(tmp_path, capsys, args, words):
     assert cli.main(["compare", "--dataset", "ring", "--out", str(tmp_path / "o"), *args]) == 2

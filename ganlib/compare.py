@@ -1,39 +1,85 @@
-"""The loss comparison: every loss × every seed, the same networks and generator steps, evaluated
-several times during training; results in ``DIR/results.json`` plus figures and sample grids.
+"""The loss comparison: every loss × seed under two protocols (``ganlib.protocols``: ``paper`` and
+``controlled``) and a learning-rate sweep, evaluated during training; ``DIR/results.json`` plus the
+figures and sample grids that ``ganlib.report`` draws from it.
 
-    python -m ganlib compare --budget book --out book/results
+The command that makes the book's results, for one GPU session (run from the repository root; the
+results from before the protocols must go first, ``git rm -rq book/results``, since compare refuses to
+mix them). It is resumable: run the same line again after any interruption.
 
-Interrupted, it resumes: finished runs (``history.json`` at the final step) are read back, not redone;
-unfinished ones continue from their last checkpoint.
+    python -m ganlib compare --budget book --dataset mnist,fashion-mnist,ring --device cuda --jobs 12 --cuda-graph --out book/results
+
+(``--cuda-graph`` once ``benchmarks/gpu_check.sh`` has shown graph and eager steps agree on that GPU;
+without it the same line trains eagerly.) Estimated wall time on one H100 with the faster trainer: 250–470 s of training plus about half a
+minute of start-up (``ganlib.budget`` gives the arithmetic and its assumptions; on today's trainer
+it is about five times longer, so a first session may need two or three invocations).
+
+Every run records its evaluations against generator steps, critic updates and training seconds, and
+every FCD its number of generated images (``ganlib.metrics.FCD_SAMPLES``) and its reference. Each cell
+(experiment × loss) gets mean ± std over seeds and a bootstrap 95 % interval, and each pair of losses
+the interval of their difference and whether the seeds resolve it (``ganlib.bootstrap.RULE``).
+
+Interrupted (even by SIGKILL), it resumes: a run counts as finished only when its marker
+(``layout.DONE``, written last, after its checkpoint, history and sample grids) exists, and finished
+runs are read back, never redone; an unfinished run continues from its last checkpoint. A run stopped
+by the divergence guard is finished too, recorded as diverged. results.json and the figures are
+rewritten from all runs at the end of every invocation, each file atomically.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 import platform
-import sys
+import re
+import shlex
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 import torch
 
-from .budget import Budget, get_budget
-from .checkpoint import CHECKPOINT, HISTORY
-from .data import IMAGE_DATASETS, DATASETS, load_images
+from . import bootstrap
+from .budget import Budget, get_budget, run_seconds
+from .checkpoint import CHECKPOINT
+from .classifier import REFERENCES, load_record, source_kind
+from .data import DATASETS, IMAGE_DATASETS, load_images
 from .errors import GanlibError, TrainingDiverged
 from .io import atomic_path, save_json
+from .layout import DONE, RESULTS, run_dir, sample_png
 from .losses import LOSS_NAMES
-from .plot import critic_estimate
-from .train import TrainConfig, TrainResult, resolve_device, train
+from .metrics import FCD_SAMPLES, TOY_REFERENCE_SAMPLES, NonFiniteSamples, evaluate_run
+from .plot import critic_estimate, grid_array
+from .protocols import PROTOCOLS, Experiment, describe, experiments
+from .report import write_figures
+from .train import TrainConfig, TrainResult, no_graph_message, resolve_device, train
 
-RESULTS = "results.json"
+__all__ = ["run_comparison", "load_results", "run_one", "plan", "estimated_seconds", "command_line", "summarise", "eval_steps", "check_seeds", "Job",
+           "run_dir", "sample_png", "RESULTS", "SCHEMA", "IMAGE_METRICS", "TOY_METRICS", "RUN_METRICS"]
+
+SCHEMA = 2
 N_GRID = 36  # fixed-noise images kept per evaluation step (a 6×6 grid)
-IMAGE_METRICS = ("fcd", "classes_covered", "kl_to_uniform", "confidence")
+IMAGE_METRICS = ("fcd", "classes_covered", "kl_to_uniform")
 TOY_METRICS = ("modes_covered", "high_quality")
 RUN_METRICS = ("wall_time_s", "images_per_s")
+PAIRWISE = {"image": ("fcd",), "toy": ("modes_covered", "high_quality")}
+MAX_SEED = 2 ** 63 - 1  # torch.manual_seed takes at most a signed 64-bit integer
+LEGACY_NOTE = ("These results predate the two protocols and the clean metric: one protocol (each loss's paper "
+               "recipe), 3 seeds, and an FCD whose classifier trained on 8,000 of the 10,000 MNIST test images "
+               "that were also its reference and the GANs' training data; its numbers do not compare with "
+               "those of newer results.")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One run of the grid."""
+
+    experiment: Experiment
+    loss: str
+    seed: int
 
 
 def eval_steps(steps: int, points: int) -> tuple[int, ...]:
@@ -41,180 +87,363 @@ def eval_steps(steps: int, points: int) -> tuple[int, ...]:
     return tuple(sorted({max(1, round(steps * (i + 1) / points)) for i in range(points)}))
 
 
-def run_dir(out: Path, dataset: str, loss: str, seed: int) -> Path:
-    return out / "runs" / dataset / loss / f"seed{seed}"
+def check_seeds(seeds: Sequence[object]) -> list[int]:
+    """The seeds as a list of distinct ints in 0 … 2⁶³ − 1, else a one-line ``GanlibError``."""
+    out: list[int] = []
+    for s in seeds:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or not 0 <= int(s) <= MAX_SEED:
+            raise GanlibError(f"seeds must be integers from 0 to 2^63 - 1 (torch's seed range), got {s!r}")
+        if int(s) in out:
+            raise GanlibError(f"seed {s} is given twice")
+        out.append(int(s))
+    if not out:
+        raise GanlibError("give at least one seed")
+    return out
 
 
-def sample_png(out: Path, dataset: str, loss: str, seed: int, step: int) -> Path:
-    return out / "samples" / f"{dataset}_{loss}_seed{seed}_step{step}.png"
+# ----------------------------------------------------------------------------------------- one run
 
-
-def _evaluator(n: int) -> Callable[[TrainResult], dict]:
-    """Metrics of a run on n fresh samples (the class histogram is left out of the records)."""
-    from .metrics import evaluate_run
-
-    return lambda result: {k: v for k, v in evaluate_run(result, n=n).items() if k != "histogram"}
+def _evaluator(n_critic: int) -> Callable[[TrainResult], dict]:
+    """Metrics of a run at an evaluation step, with the compute spent so far: generator step (added by
+    train), critic updates = step × n_critic, and training seconds. The class histogram is left out."""
+    def evaluate(result: TrainResult) -> dict:
+        try:
+            metrics = {k: v for k, v in evaluate_run(result).items() if k != "histogram"}
+        except NonFiniteSamples as exc:  # weights can stay finite while batch-norm statistics do not
+            raise TrainingDiverged(f"loss {result.config.loss!r} diverged: {exc} at step {result.step}") from None
+        return {"critic_updates": result.step * n_critic, "train_s": round(result.elapsed, 3), **metrics}
+    return evaluate
 
 
 def _save_grid_png(images_u8: torch.Tensor, path: Path) -> None:
     """A 6×6 grid as an 8-bit greyscale PNG (a few KB: the book keeps every evaluation step's grid)."""
     from PIL import Image
 
-    from .plot import grid_array
-
     with atomic_path(path) as tmp:
         Image.fromarray(grid_array(images_u8[:N_GRID], nrow=6), mode="L").save(tmp, format="png", optimize=True)
 
 
-def _steps_for(budget: Budget, dataset: str) -> int:
-    return budget.image_steps if dataset in IMAGE_DATASETS else budget.toy_steps
+def _config(job: Job, budget: Budget, device: str, cuda_graph: bool = False) -> TrainConfig:
+    exp, steps = job.experiment, budget.steps_for(job.experiment.dataset)
+    image = exp.dataset in IMAGE_DATASETS
+    return TrainConfig(loss=job.loss, dataset=exp.dataset, steps=steps, batch_size=budget.batch_for(exp.dataset),
+                       seed=job.seed, device=device, snapshot_steps=(0,) + eval_steps(steps, budget.eval_points),
+                       n_snapshot=N_GRID if image else None, checkpoint_every=max(1, steps // 4),
+                       check_every=min(100, steps), cuda_graph=cuda_graph, **exp.overrides(not image))
 
 
-def _batch_for(budget: Budget, dataset: str) -> int:
-    return budget.batch_size if dataset in IMAGE_DATASETS else budget.toy_batch_size
+def _portable(text: str, out: Path) -> str:
+    """``text`` with the output folder's absolute path taken out (records carry no machine paths)."""
+    for prefix in {str(out.resolve()), str(out)}:
+        text = text.replace(prefix + os.sep, "").replace(prefix, ".")
+    return text
 
 
-def run_one(loss: str, seed: int, dataset: str, budget: Budget, out: Path, device: str,
-            data_root: str | Path | None, progress: bool | None) -> dict:
-    """Train (or read back) one run of the grid and return its record for results.json."""
-    steps = _steps_for(budget, dataset)
-    folder = run_dir(out, dataset, loss, seed)
-    done = _finished(folder, steps)
-    if done is None:
-        cfg = TrainConfig(loss=loss, dataset=dataset, steps=steps, batch_size=_batch_for(budget, dataset), seed=seed,
-                          device=device, snapshot_steps=(0,) + eval_steps(steps, budget.eval_points),
-                          n_snapshot=None if dataset not in IMAGE_DATASETS else N_GRID,
-                          checkpoint_every=max(1, steps // 4), check_every=min(100, steps))
-        resume = (folder / CHECKPOINT).exists()
-        try:
-            result = train(cfg, folder, resume=resume, progress=progress,
-                           evaluate=_evaluator(budget.eval_samples), data_root=data_root)
-        except TrainingDiverged as exc:
-            print(f"ganlib compare: {exc}", file=sys.stderr)
-            return {"loss": loss, "seed": seed, "dataset": dataset, "diverged": str(exc)}
-        if dataset in IMAGE_DATASETS:
+def _read_done(folder: Path, steps: int) -> dict | None:
+    """The record of a finished run (its marker matches ``steps``), else None."""
+    path = folder / DONE
+    if not path.is_file():
+        return None
+    try:
+        saved = json.loads(path.read_text())
+    except json.JSONDecodeError:  # cannot happen with atomic writes; a hand-edited file is redone
+        return None
+    return saved["record"] if saved.get("steps") == steps else None
+
+
+def run_one(job: Job, budget: Budget, out: str | Path, device: str, data_root: str | Path | None = None,
+            progress: bool | None = None, cuda_graph: bool = False) -> dict:
+    """Train (or read back) one run and return its record; a finished run's marker is written last."""
+    out, exp = Path(out), job.experiment
+    steps = budget.steps_for(exp.dataset)
+    folder = run_dir(out, exp.dataset, job.loss, job.seed, exp.variant)
+    done = _read_done(folder, steps)
+    if done is not None:
+        return done
+    cfg = _config(job, budget, device, cuda_graph)
+    head = {"loss": job.loss, "seed": job.seed, "dataset": exp.dataset, "protocol": exp.protocol,
+            "variant": exp.variant}
+    try:
+        result = train(cfg, folder, resume=(folder / CHECKPOINT).exists(), progress=progress,
+                       evaluate=_evaluator(cfg.recipe().n_critic), data_root=data_root, verbose=False)
+    except TrainingDiverged as exc:
+        record = {**head, "diverged": _portable(str(exc), out)}
+    else:
+        if exp.dataset in IMAGE_DATASETS:
             for step, imgs in result.snapshots.items():
-                _save_grid_png(imgs, sample_png(out, dataset, loss, seed, step))
-        done = _finished(folder, steps)
-    return _record(loss, seed, dataset, done, budget)
+                _save_grid_png(imgs, sample_png(out, exp.dataset, job.loss, job.seed, step, exp.variant))
+        record = {**head, **_record(result, budget)}
+    save_json({"steps": steps, "record": record}, folder / DONE)
+    return record
+
+
+def _record(result: TrainResult, budget: Budget) -> dict:
+    """Final metrics, the metric trajectory (step, critic updates, seconds) and the recipe of a run."""
+    cfg, recipe = result.config, result.config.recipe()
+    evals = result.evals
+    final = {k: v for k, v in evals[-1].items() if k not in ("step", "critic_updates", "train_s")}
+    critic = critic_estimate(result.history, recipe.gp_lambda)  # −L_D without the penalty term
+    window = max(1, result.step // 20)
+    critic_at = [float(np.mean(critic[max(0, e["step"] - window):e["step"]])) if e["step"] > 0 else None
+                 for e in evals]
+    elapsed = result.elapsed
+    return {"lr": recipe.lr, "optimizer": recipe.optimizer, "betas": list(recipe.betas), "n_critic": recipe.n_critic,
+            "d_norm": recipe.d_norm, "clip": recipe.clip, "gp_lambda": recipe.gp_lambda,
+            "steps": result.step, "critic_updates": result.step * recipe.n_critic, "device": str(result.device),
+            **final, "wall_time_s": elapsed,
+            "images_per_s": result.step * budget.batch_for(cfg.dataset) / elapsed if elapsed > 0 else None,
+            "evals": evals, "critic_estimate_at_evals": critic_at}
+
+
+# ------------------------------------------------------------------------------------------ the grid
+
+def plan(losses: Sequence[str], seeds: Sequence[int], datasets: Sequence[str], budget: Budget,
+         protocols: Sequence[str] = PROTOCOLS, sweep: bool = True) -> list[Job]:
+    """Every run of a comparison: each experiment (``protocols.experiments``) × loss × seed; the
+    sweep's extra rates with the first ``budget.sweep_seeds`` seeds only."""
+    exps = experiments(list(datasets), list(protocols), sweep and budget.sweep_seeds > 0)
+    return [Job(e, loss, s) for e in exps for loss in losses
+            for s in (seeds[:budget.sweep_seeds] if e.variant not in protocols else seeds)]
+
+
+def _cost(job: Job, budget: Budget) -> float:
+    return run_seconds(job.experiment.protocol, job.loss, budget.steps_for(job.experiment.dataset),
+                       budget.eval_points + 1 if job.experiment.dataset in IMAGE_DATASETS else 0)
+
+
+def estimated_seconds(grid: Sequence[Job], budget: Budget) -> float:
+    """One-run-alone seconds of a grid on today's trainer (``ganlib.budget`` states the inputs)."""
+    return sum(_cost(j, budget) for j in grid)
 
 
 def _run_one_packed(args: tuple) -> dict:
     return run_one(*args)
 
 
-def _run_all(jobs_list: list[tuple], jobs: int) -> list[dict]:
-    """Every run of the grid, in order; in ``jobs`` worker processes when more than one."""
+def _say_done(i: int, total: int, rec: dict) -> None:
+    what = f"{rec['variant']} {rec['dataset']} {rec['loss']} seed {rec['seed']}"
+    if "diverged" in rec:
+        text = f"diverged ({rec['diverged'].split(';')[0]})"
+    else:
+        score = f"FCD {rec['fcd']:.2f}" if "fcd" in rec else f"{rec['modes_covered']} modes"
+        text = f"{score}, {rec['steps']} steps, {rec['wall_time_s']:.0f} s"
+    print(f"ganlib compare: [{i}/{total}] {what}: {text}", flush=True)
+
+
+def _run_all(jobs_list: list[Job], budget: Budget, out: Path, device: str, data_root, progress,
+             jobs: int, cuda_graph: bool = False) -> dict[Job, dict]:
+    """Every run, the longest first (so the last to start are short); in ``jobs`` processes if > 1."""
+    order = sorted(jobs_list, key=lambda j: -_cost(j, budget))
+    args = [(j, budget, out, device, data_root, progress, cuda_graph) for j in order]
+    records: dict[Job, dict] = {}
     if jobs <= 1:
-        return [run_one(*a) for a in jobs_list]
+        for i, (job, a) in enumerate(zip(order, args), 1):
+            records[job] = run_one(*a)
+            _say_done(i, len(order), records[job])
+        return records
     import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    # spawn: CUDA cannot be re-initialised in a forked child; each worker pins one CPU thread
+    # spawn: CUDA cannot be re-initialised in a forked child; each worker gets its share of CPU threads
     with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn"), initializer=torch.set_num_threads,
-                             initargs=(max(1, (torch.get_num_threads()) // jobs),)) as pool:
-        return list(pool.map(_run_one_packed, jobs_list))
-
-
-def _finished(folder: Path, steps: int) -> dict | None:
-    path = folder / HISTORY
-    if not path.exists():
-        return None
-    saved = json.loads(path.read_text())
-    return saved if saved["step"] == steps else None
-
-
-def _record(loss: str, seed: int, dataset: str, saved: dict, budget: Budget) -> dict:
-    """Final metrics, the metric trajectory and throughput of one finished run."""
-    h, evals = saved["history"], saved["evals"]
-    recipe = TrainConfig.from_dict(saved["config"]).recipe()  # the run's own recipe, overrides included
-    final = {k: v for k, v in evals[-1].items() if k != "step"}
-    critic = critic_estimate(h, recipe.gp_lambda)  # −L_D without the penalty term
-    eval_at = [e["step"] for e in evals]
-    window = max(1, saved["step"] // 20)
-    critic_at = [float(np.mean(critic[max(0, s - window):s])) if s > 0 else None for s in eval_at]
-    elapsed = saved["elapsed_s"]
-    return {"loss": loss, "seed": seed, "dataset": dataset, "steps": saved["step"], "device": saved["device"],
-            **final, "wall_time_s": elapsed,
-            "images_per_s": saved["step"] * _batch_for(budget, dataset) / elapsed if elapsed > 0 else None,
-            "evals": evals, "critic_estimate_at_evals": critic_at}
+                             initargs=(max(1, torch.get_num_threads() // jobs),)) as pool:
+        futures = {pool.submit(_run_one_packed, a): job for job, a in zip(order, args)}
+        for i, fut in enumerate(as_completed(futures), 1):
+            records[futures[fut]] = fut.result()
+            _say_done(i, len(order), records[futures[fut]])
+    return records
 
 
 def summarise(records: list[dict], metrics: Sequence[str]) -> dict:
-    """Mean and sample standard deviation (ddof = 1) over seeds, per loss, of each metric."""
-    table: dict = {}
-    for rec in records:
-        if "diverged" in rec:
-            table.setdefault(rec["loss"], {}).setdefault("diverged", 0)
-            table[rec["loss"]]["diverged"] += 1
-            continue
-        for m in metrics:
-            if rec.get(m) is not None:
-                table.setdefault(rec["loss"], {}).setdefault(m, []).append(rec[m])
+    """Per loss: ``bootstrap.cell`` (mean, sample std, n, 95 % interval) of each metric over its finished
+    seeds, the finished ``seeds`` and the number ``diverged``."""
     out: dict = {}
-    for loss, cols in table.items():
-        out[loss] = {}
-        for m, vals in cols.items():
-            if m == "diverged":
-                out[loss][m] = vals
-                continue
-            arr = np.asarray(vals, dtype=float)
-            out[loss][m] = {"mean": float(arr.mean()), "std": float(arr.std(ddof=1)) if len(arr) > 1 else 0.0,
-                            "n": len(arr)}
+    for rec in records:
+        row = out.setdefault(rec["loss"], {"seeds": [], "diverged": 0})
+        if "diverged" in rec:
+            row["diverged"] += 1
+        else:
+            row["seeds"].append(rec["seed"])
+    for loss, row in out.items():
+        for m in metrics:
+            vals = [r[m] for r in records if r["loss"] == loss and r.get(m) is not None]
+            if vals:
+                row[m] = bootstrap.cell(vals)
     return out
 
 
-def _meta(budget: Budget, datasets: Sequence[str], device: torch.device, data_root, argv: Sequence[str]) -> dict:
-    data = {d: load_images(d, "all", data_root, verbose=False).describe() for d in datasets if d in IMAGE_DATASETS}
-    from .classifier import load_record
+def _pairwise(records: list[dict], metrics: Sequence[str]) -> dict:
+    losses = [name for name in LOSS_NAMES if any(r["loss"] == name for r in records)]
+    return {m: bootstrap.pairwise({loss: [r[m] for r in records if r["loss"] == loss and r.get(m) is not None]
+                                   for loss in losses}) for m in metrics}
 
+
+def _block(exp: Experiment, records: list[dict], budget: Budget) -> dict:
+    kind = "image" if exp.dataset in IMAGE_DATASETS else "toy"
+    metrics = (IMAGE_METRICS if kind == "image" else TOY_METRICS) + RUN_METRICS
+    return {"protocol": exp.protocol, "variant": exp.variant, "lr": exp.resolved_lr,
+            "steps": budget.steps_for(exp.dataset), "batch_size": budget.batch_for(exp.dataset), "runs": records,
+            "summary": summarise(records, metrics), "pairwise": _pairwise(records, PAIRWISE[kind])}
+
+
+# ------------------------------------------------------------------------------------------- meta
+
+def _data_meta(dataset: str, data_root) -> dict:
+    """Which images the GANs train on and which ones FCD is measured against, without machine paths."""
+    if dataset not in IMAGE_DATASETS:
+        return {"gan_training": f"{dataset}: samples drawn afresh from the 2-D mixture at every step"}
+    data = load_images(dataset, "all", data_root, verbose=False)  # what train's sampler loads
+    rec = load_record(dataset)
+    ref = rec.get("reference", {})
+    overlap = "test" in data.splits  # both references are drawn from the official test split
+    return {"gan_training": (f"{len(data.images):,} images (split{'s' if len(data.splits) > 1 else ''} "
+                             f"{'+'.join(data.splits)}) from {source_kind(data.source)}"),
+            "gan_training_includes_reference": overlap,
+            "fcd_reference": {"name": ref.get("name", REFERENCES[dataset]), "images": ref.get("images"),
+                              "n": ref.get("n")},
+            "classifier": {"sha256_16": rec["weights_sha256"][:16], "trained_on": rec["split"],
+                           "heldout_accuracy": rec["heldout_accuracy"], "n_heldout": rec["n_heldout"]}}
+
+
+def command_line(budget: Budget, losses: Sequence[str], seeds: Sequence[int], datasets: Sequence[str],
+                 protocols: Sequence[str], sweep: bool, device: str, jobs: int, out: Path,
+                 cuda_graph: bool = False) -> str:
+    """The one command that makes (or finishes) this comparison, whoever called ``run_comparison``:
+    ``out`` relative to the working folder, or only its name when it lies outside (no machine paths)."""
+    words = ["python", "-m", "ganlib", "compare", "--budget", budget.name, "--dataset", ",".join(datasets),
+             "--losses", "all" if list(losses) == list(LOSS_NAMES) else ",".join(losses)]
+    if list(seeds) != list(budget.seeds):
+        words += ["--seeds", ",".join(map(str, seeds))]
+    if list(protocols) != list(PROTOCOLS):
+        words += ["--protocols", ",".join(protocols)]
+    words += ["--no-sweep"] if not sweep else []
+    words += ["--cuda-graph"] if cuda_graph else []
+    rel = os.path.relpath(out)
+    words += ["--device", device, "--jobs", str(jobs), "--out", out.name if rel.startswith("..") else rel]
+    return shlex.join(words)
+
+
+def _meta(budget: Budget, datasets: Sequence[str], protocols: Sequence[str], device: torch.device, data_root,
+          command: str, jobs: int) -> dict:
     gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
-    classifiers = {d: load_record(d).get("weights_sha256", "")[:16] for d in datasets if d in IMAGE_DATASETS}
-    return {"command": "python -m ganlib " + " ".join(argv), "budget": budget.as_dict(), "device": str(device),
-            "gpu": gpu, "cpu_threads": torch.get_num_threads(), "torch": torch.__version__,
-            "python": platform.python_version(), "data": data, "classifier_sha256_16": classifiers,
+    data = {d: _data_meta(d, data_root) for d in datasets}
+    notes = [f"the GANs on {d} trained on images that include its FCD reference (every split present was "
+             f"loaded); its FCD is not measured on unseen images" for d in datasets
+             if data[d].get("gan_training_includes_reference")]
+    return {"command": command, "budget": budget.as_dict(),
+            "protocols": {p: describe()[p] for p in protocols} | {k: v for k, v in describe().items()
+                                                                    if k not in PROTOCOLS},
+            "device": str(device), "gpu": gpu, "cpu_threads": torch.get_num_threads(), "jobs": jobs,
+            "torch": torch.__version__, "python": platform.python_version(),
+            "data": data,
+            "fcd": {"samples": FCD_SAMPLES, "toy_samples": TOY_REFERENCE_SAMPLES,
+                    "references": {d: REFERENCES[d] for d in datasets if d in IMAGE_DATASETS}},
+            "statistics": {"rule": bootstrap.RULE, "resamples": bootstrap.RESAMPLES, "level": bootstrap.LEVEL,
+                           "min_seeds": bootstrap.MIN_SEEDS, "seed": bootstrap.SEED},
+            "notes": notes,
             "created": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def _previous_sessions(out: Path) -> list[dict]:
+    try:
+        return list(json.loads((out / RESULTS).read_text())["meta"].get("sessions", []))
+    except (OSError, json.JSONDecodeError, KeyError, TypeError):
+        return []
+
+
+def _check_out(out: Path) -> None:
+    """Fail before any training if ``out`` cannot be the output folder."""
+    if out.exists() and not out.is_dir():
+        raise GanlibError(f"--out {out} is a file, not a folder; name a folder for the comparison")
+    old = out / RESULTS
+    if old.is_file():
+        try:
+            legacy = "schema" not in json.loads(old.read_text())
+        except (json.JSONDecodeError, TypeError):
+            legacy = False  # replaced at the end like any results.json of ours
+        if legacy:
+            raise GanlibError(f"{old} holds results from before the protocols; move that folder away (or "
+                              f"git rm -r it) before a new comparison writes there")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out).close()
+    except OSError as exc:
+        raise GanlibError(f"cannot write in --out {out} ({exc.strerror or exc}); choose a writable folder") from None
 
 
 def run_comparison(losses: Sequence[str], seeds: Sequence[int], datasets: Sequence[str], budget: Budget,
                    out: str | Path, device: str = "auto", data_root: str | Path | None = None,
-                   progress: bool | None = None, argv: Sequence[str] = (), jobs: int = 1) -> dict:
-    """Run (or finish) the whole grid and write results.json and the figures; returns the results.
+                   progress: bool | None = None, jobs: int = 1,
+                   protocols: Sequence[str] = PROTOCOLS, sweep: bool = True, cuda_graph: bool = False) -> dict:
+    """Run (or finish) the whole grid, write results.json and the figures; return the results.
 
-    ``jobs > 1`` trains that many runs at once in separate processes (sharing one GPU, or the CPU cores).
+    The grid: ``protocols`` × ``datasets`` × ``losses`` × ``seeds``, plus, with ``sweep``, the two other
+    learning rates of ``protocols.SWEEP_LRS`` on MNIST under ``controlled`` with the first
+    ``budget.sweep_seeds`` seeds. ``jobs > 1`` trains that many runs at once in separate processes
+    (sharing one GPU, or the CPU cores), the longest runs first.
     """
     out = Path(out)
+    seeds = check_seeds(seeds)
+    for name in losses:
+        if name not in LOSS_NAMES:
+            raise GanlibError(f"unknown loss {name!r}; choose from {', '.join(LOSS_NAMES)}")
     dev = resolve_device(device)
-    meta = _meta(budget, datasets, dev, data_root, argv)
-    print(f"ganlib compare: budget {budget.name} ({budget.image_steps} image / {budget.toy_steps} toy generator "
-          f"steps, batch {budget.batch_size} / {budget.toy_batch_size}), losses {', '.join(losses)}, seeds {list(seeds)}, device {dev}",
-          flush=True)
-    for d, text in meta["data"].items():
-        print(f"ganlib compare: data {text}", flush=True)
-    results: dict = {"meta": meta, "datasets": {}}
+    if cuda_graph and dev.type != "cuda":
+        raise GanlibError(no_graph_message(dev.type))
+    _check_out(out)
+    command = command_line(budget, losses, seeds, datasets, protocols, sweep, device, jobs, out, cuda_graph)
+    meta = _meta(budget, datasets, protocols, dev, data_root, command, jobs)
+    grid = plan(losses, seeds, datasets, budget, protocols, sweep)
+    exps = list(dict.fromkeys(j.experiment for j in grid))
+    print(f"ganlib compare: budget {budget.name}, {len(grid)} runs ({', '.join(e.variant + ' ' + e.dataset for e in exps)}), "
+          f"losses {', '.join(losses)}, seeds {seeds}, FCD on {FCD_SAMPLES:,} images, device {dev}; "
+          f"estimated {estimated_seconds(grid, budget):,.0f} s of one-run time on today's H200 trainer", flush=True)
+    for d in meta["notes"]:
+        print(f"ganlib compare: note: {d}", flush=True)
     start = time.perf_counter()
-    jobs_list = [(loss, seed, dataset, budget, out, str(dev.type), data_root, progress)
-                 for dataset in datasets for loss in losses for seed in seeds]
-    all_records = _run_all(jobs_list, jobs)
-    for dataset in datasets:
-        records = [r for r in all_records if r["dataset"] == dataset]
-        names = (IMAGE_METRICS if dataset in IMAGE_DATASETS else TOY_METRICS) + RUN_METRICS
-        results["datasets"][dataset] = {"steps": _steps_for(budget, dataset), "runs": records,
-                                        "summary": summarise(records, names)}
-    results["meta"]["jobs"] = jobs
-    # finished runs are read back, so the runs may have been trained elsewhere: say where
-    results["meta"]["run_devices"] = sorted({r["device"] for r in all_records if "device" in r})
-    results["meta"]["total_wall_s"] = time.perf_counter() - start
+    records = _run_all(grid, budget, out, str(dev.type), data_root, progress, jobs, cuda_graph)
+    results: dict = {"schema": SCHEMA, "meta": meta, "datasets": {}}
+    for d in datasets:
+        results["datasets"][d] = {"data": meta["data"][d], "experiments": {}}
+    for e in exps:
+        recs = [records[j] for j in grid if j.experiment == e]
+        results["datasets"][e.dataset]["experiments"][e.variant] = _block(e, recs, budget)
+    meta["run_devices"] = sorted({r["device"] for r in records.values() if "device" in r})
+    meta["total_wall_s"] = round(time.perf_counter() - start, 1)
+    # a comparison finished in several invocations: each one that got this far, with its wall time
+    meta["sessions"] = _previous_sessions(out) + [{k: meta[k] for k in ("created", "total_wall_s", "device", "gpu", "jobs")}]
     save_json(results, out / RESULTS)
-    from .report import write_figures
-
     write_figures(results, out)
     print(f"ganlib compare: wrote {out / RESULTS} and figures in {time.perf_counter() - start:.0f} s", flush=True)
     return results
 
 
+# ----------------------------------------------------------------------------------------- reading
+
+def _upgrade_legacy(res: dict) -> dict:
+    """A results.json from before the protocols (schema 1) in today's layout, marked with a note; its
+    data descriptions lose the machine paths they carried."""
+    meta = dict(res["meta"])
+    meta["notes"] = [LEGACY_NOTE] + list(meta.get("notes", []))
+    meta["legacy"] = True
+    meta["data"] = {d: re.sub(r"(offline root|download cache) \S+", r"\1 (path removed)", text)
+                    for d, text in meta.get("data", {}).items()}
+    data = {d: {"gan_training": text.split(": ", 1)[-1]} for d, text in meta["data"].items()}
+    datasets = {}
+    for d, old in res["datasets"].items():  # the old keys stay: chapters written for them still run
+        kind = "image" if d in IMAGE_DATASETS else "toy"
+        metrics = (IMAGE_METRICS if kind == "image" else TOY_METRICS) + RUN_METRICS
+        runs = [{**r, "protocol": "paper", "variant": "paper"} for r in old["runs"]]
+        block = {"protocol": "paper", "variant": "paper", "lr": None, "steps": old["steps"],
+                 "batch_size": meta["budget"]["toy_batch_size" if kind == "toy" else "batch_size"], "runs": runs,
+                 "summary": summarise(runs, metrics), "pairwise": _pairwise(runs, PAIRWISE[kind])}
+        datasets[d] = {**old, "data": data.get(d, {}), "experiments": {"paper": block}}
+    return {"schema": SCHEMA, "meta": meta, "datasets": datasets}
+
+
 def load_results(out: str | Path) -> dict:
-    """Read a comparison's results.json (clear error if it is missing or not ours)."""
+    """Read a comparison's results.json (clear error if it is missing or not ours); results from before
+    the protocols come back in today's layout with a note saying so (``meta["notes"]``)."""
     path = Path(out) / RESULTS
     if not path.is_file():
         raise GanlibError(f"no {RESULTS} in {out}; run `python -m ganlib compare --out {out}` first")
@@ -222,26 +451,44 @@ def load_results(out: str | Path) -> dict:
         res = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
         raise GanlibError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    if not {"meta", "datasets"} <= set(res):
+    if not isinstance(res, dict) or not {"meta", "datasets"} <= set(res):
         raise GanlibError(f"{path} is not a ganlib comparison (no meta/datasets)")
+    if res.get("schema") is None:
+        return _upgrade_legacy(res)
+    if res["schema"] != SCHEMA:
+        raise GanlibError(f"{path} has results schema {res['schema']}; this ganlib reads schema {SCHEMA}")
     return res
 
+
+# ------------------------------------------------------------------------------------ command line
 
 def add_parser(sub) -> None:
     from .cli import positive_int
 
-    p = sub.add_parser("compare", help="train every loss × seed and write results.json and figures",
-                       description="Compare losses with the same networks and generator steps; resumable.")
+    p = sub.add_parser("compare", help="train every loss × seed under both protocols; write results.json and figures",
+                       description="Compare the losses under the paper and the controlled protocol (and a "
+                                   "learning-rate sweep on MNIST); resumable, finished runs are never redone.")
     p.add_argument("--losses", default="all", help=f"comma list or 'all' ({', '.join(LOSS_NAMES)})")
-    p.add_argument("--seeds", default=None, help="comma list of seeds (default: the budget's)")
+    p.add_argument("--seeds", default=None, help="comma list of seeds, 0 to 2^63-1 (default: the budget's)")
     p.add_argument("--dataset", default="mnist,ring",
                    help=f"comma list of datasets ({', '.join(DATASETS)}; default mnist,ring)")
+    p.add_argument("--protocols", default="all", help=f"comma list or 'all' ({', '.join(PROTOCOLS)})")
+    p.add_argument("--no-sweep", action="store_true", help="leave out the learning-rate sweep on MNIST")
     p.add_argument("--budget", default=None, help="smoke, book or full (default: GANLIB_BUDGET, else book)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (resumes what is there)")
     p.add_argument("--jobs", type=positive_int, default=1, help="runs trained at once, in separate processes (default 1)")
+    p.add_argument("--cuda-graph", action="store_true",
+                   help="train each step as one CUDA graph (CUDA only; see benchmarks/gpu_check.sh)")
     p.add_argument("--progress", action="store_true", help="progress bars even when not on a terminal")
     p.set_defaults(func=_cmd_compare)
+
+
+def _parse_seeds(text: str) -> list[int]:
+    try:
+        return [int(s) for s in text.split(",")]
+    except ValueError:
+        raise GanlibError(f"--seeds must be a comma list of integers from 0 to 2^63 - 1, got {text!r}") from None
 
 
 def _cmd_compare(args) -> None:
@@ -250,11 +497,7 @@ def _cmd_compare(args) -> None:
     budget = get_budget(args.budget)
     losses = choice_list(args.losses, LOSS_NAMES, "loss")
     datasets = choice_list(args.dataset, DATASETS, "dataset")
-    try:
-        seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else list(budget.seeds)
-    except ValueError:
-        raise GanlibError(f"--seeds must be a comma list of non-negative integers, got {args.seeds!r}") from None
-    if any(s < 0 for s in seeds):
-        raise GanlibError(f"--seeds must be non-negative, got {seeds}")
+    protocols = choice_list(args.protocols, PROTOCOLS, "protocol")
+    seeds = _parse_seeds(args.seeds) if args.seeds else list(budget.seeds)
     run_comparison(losses, seeds, datasets, budget, args.out, args.device, progress=args.progress or None,
-                   argv=sys.argv[1:], jobs=args.jobs)
+                   jobs=args.jobs, protocols=protocols, sweep=not args.no_sweep, cuda_graph=args.cuda_graph)

@@ -6,19 +6,22 @@ shipped classifier (``ganlib.classifier``) whose features and class probabilitie
 * FCD (the FID recipe with a small in-domain classifier instead of Inception): fit Gaussians
   N(μ_r, Σ_r), N(μ_g, Σ_g) to the 128-d penultimate features φ(x) of real and generated images;
   d² = ‖μ_r − μ_g‖² + Tr(Σ_r + Σ_g − 2 (Σ_r Σ_g)^{1/2}). Lower is better, 0 for identical statistics.
+  The real side is always the dataset's named reference (``ganlib.classifier.REFERENCES``: for MNIST
+  the 5,000 odd-indexed test images, for Fashion-MNIST its 10,000 test images), whose μ_r, Σ_r ship
+  with the classifier weights: every machine measures against the same numbers, whatever data it has,
+  and the classifier never trained on those images. The generated side always uses ``FCD_SAMPLES`` =
+  5,000 images: FCD is biased upwards for small N, so only numbers with the same N compare, and each
+  reported FCD carries its N and reference name beside it (``fcd_n``, ``fcd_reference``).
 * Mode coverage: the histogram h of predicted classes, how many classes hold at least half of their
-  uniform share (h_k ≥ 0.05), KL(h ‖ uniform) = Σ_k h_k ln(10 h_k), and the mean top-class probability.
+  uniform share (h_k ≥ 0.05) and KL(h ‖ uniform) = Σ_k h_k ln(10 h_k).
 * Toy mixtures: the share of points within 3σ of their nearest mode centre ("high quality") and how
   many modes receive enough of those points to count as covered.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
-import os
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,17 +29,19 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
-from .classifier import N_CLASSES, check_images, classify, file_sha256, load_classifier, weights_path
-from .data import DATA_ENV, IMAGE_DATASETS, TOY_DATASETS, ToyMixture, default_cache, load_images, to_float
+from .classifier import (N_CLASSES, REFERENCES, check_images, classify, file_sha256, images_sha256_16, load_classifier, load_record,
+                         record_path, reference_path, reference_set)
+from .data import IMAGE_DATASETS, TOY_DATASETS, ToyMixture, to_float
 from .errors import GanlibError, check_choice
+from .io import save_json, save_torch
 
 if TYPE_CHECKING:
     from .train import TrainResult
 
 __all__ = ["FeatureStats", "gaussian_stats", "frechet_distance", "trace_sqrt_product", "classifier_features",
-           "real_statistics", "frechet_classifier_distance", "kl_to_uniform", "mode_coverage",
+           "reference_statistics", "write_reference", "frechet_classifier_distance", "kl_to_uniform", "mode_coverage",
            "image_metrics", "toy_metrics", "toy_min_count", "evaluate_run", "COVERED_SHARE", "TOY_SIGMAS",
-           "TOY_MIN_COUNT", "TOY_REFERENCE_SAMPLES"]
+           "TOY_MIN_COUNT", "TOY_REFERENCE_SAMPLES", "FCD_SAMPLES", "NonFiniteSamples"]
 
 # a class counts as covered when it holds at least half of its uniform share 1/10
 COVERED_SHARE = 0.5 / N_CLASSES
@@ -47,7 +52,12 @@ COVERED_SHARE = 0.5 / N_CLASSES
 TOY_SIGMAS = 3.0
 TOY_MIN_COUNT = 20
 TOY_REFERENCE_SAMPLES = 2500
-DEFAULT_IMAGE_SAMPLES = 10_000
+# generated images behind every FCD the project reports (compare, evaluate, chapters): one fixed N
+FCD_SAMPLES = 5_000
+
+
+class NonFiniteSamples(GanlibError):
+    """Generated images or points hold NaN or infinite values: the generator diverged."""
 
 
 # ------------------------------------------------------------------------------- Fréchet distance
@@ -120,6 +130,12 @@ def _device(device: str | torch.device | None) -> torch.device:
 
 
 def _check_range(images: Tensor) -> None:
+    """Refuse non-finite images (a diverged generator) and values outside [−1, 1], on one line."""
+    finite = torch.isfinite(images)
+    if not bool(finite.all()):
+        bad = int((~finite).flatten(1).any(1).sum().item())
+        raise NonFiniteSamples(f"{bad} of {len(images)} images hold NaN or infinite values (a diverged generator?); "
+                          f"the metrics need finite images in [-1, 1]")
     lo, hi = images.min().item(), images.max().item()
     if lo < -1.001 or hi > 1.001:
         raise GanlibError(f"expected images in [-1, 1] (like the generator's output), got values in "
@@ -138,69 +154,51 @@ def classifier_features(images: Tensor, dataset: str = "mnist", device: str | to
     return _classify(images, dataset, device)[0]
 
 
-_REAL_STATS: dict[tuple[str, str, str], FeatureStats] = {}
+_REFERENCE_STATS: dict[str, FeatureStats] = {}
 
 
-def _stats_file(dataset: str, source: str, n: int, weights_sha: str) -> Path:
-    """Disk cache path, keyed by data source, image count and the classifier weights' hash."""
-    key = hashlib.sha256(f"{source}|{n}".encode()).hexdigest()[:12]
-    return default_cache() / "fcd-stats" / f"{dataset}-{n}-{key}-{weights_sha[:12]}.pt"
+def reference_statistics(dataset: str = "mnist") -> FeatureStats:
+    """μ_r, Σ_r of the classifier features of ``dataset``'s FCD reference, read from the shipped
+    ``ganlib/weights/<dataset>-reference.pt`` (checked against the sha256 in the classifier's record).
 
-
-def real_statistics(dataset: str = "mnist", device: str | torch.device | None = None,
-                    disk_cache: bool = True, verbose: bool = True) -> FeatureStats:
-    """μ, Σ of the classifier features of all images ``ganlib.data.load_images(dataset)`` provides.
-
-    Cached in memory per (dataset, data root, classifier weights), and with ``disk_cache`` also under
-    ``ganlib.data.default_cache()/fcd-stats`` keyed by data source, image count and weights hash.
+    No data is read: the statistics are the same on every machine, whatever ``GANLIB_DATA`` holds.
     """
     check_choice("classifier dataset", dataset, IMAGE_DATASETS)
-    weights_sha = file_sha256(weights_path(dataset)) if weights_path(dataset).is_file() else ""
-    mem_key = (dataset, os.environ.get(DATA_ENV) or "download", weights_sha)
-    if mem_key in _REAL_STATS:
-        return _REAL_STATS[mem_key]
-    data = load_images(dataset, "all", verbose=verbose)
-    path = _stats_file(dataset, data.source, len(data.images), weights_sha)
-    stats = _read_stats(path) if disk_cache else None
-    if stats is None:
-        t0 = time.perf_counter()
-        feats = classifier_features(to_float(data.images), dataset, device)
-        stats = gaussian_stats(feats, f"{data.describe()}")
-        if verbose:
-            print(f"ganlib metrics: real {dataset} feature statistics from {stats.n:,} images in "
-                  f"{time.perf_counter() - t0:.1f} s" + (f", cached at {path}" if disk_cache else ""),
-                  file=sys.stderr)
-        if disk_cache:
-            _write_stats(stats, path)
-    _REAL_STATS[mem_key] = stats
-    return stats
-
-
-def _read_stats(path: Path) -> FeatureStats | None:
-    if not path.is_file():
-        return None
-    try:
+    if dataset not in _REFERENCE_STATS:
+        path, ref = reference_path(dataset), load_record(dataset).get("reference")
+        if ref is None or not path.is_file():
+            raise GanlibError(f"no FCD reference statistics for {dataset} at {path.name}; make them with "
+                              f"python -m ganlib train-classifier --dataset {dataset} --reference-only")
+        if file_sha256(path) != ref["stats_sha256"]:
+            raise GanlibError(f"{path.name} does not match the sha256 in {record_path(dataset).name}; "
+                              f"reinstall ganlib or rerun train-classifier --reference-only")
         d = torch.load(path, map_location="cpu", weights_only=True)
-        return FeatureStats(d["mu"], d["sigma"], int(d["n"]), str(d["source"]))
-    except Exception as exc:  # a damaged cache file is recomputed, and said so
-        print(f"ganlib metrics: ignoring unreadable cache {path} ({type(exc).__name__}); recomputing",
+        _REFERENCE_STATS[dataset] = FeatureStats(d["mu"], d["sigma"], int(d["n"]), ref["name"])
+    return _REFERENCE_STATS[dataset]
+
+
+def write_reference(dataset: str, root: str | Path | None = None, verbose: bool = True) -> dict:
+    """Compute μ_r, Σ_r of the shipped classifier's features on ``dataset``'s reference images, write
+    them beside the weights and add their name, size and sha256 to the classifier's record."""
+    ref = reference_set(dataset, root, verbose)
+    if ref.name != REFERENCES[dataset]:
+        raise GanlibError(f"reference {ref.name!r} is not the one ganlib names for {dataset}")
+    stats = gaussian_stats(classifier_features(to_float(ref.images), dataset), ref.name)
+    path = reference_path(dataset)
+    save_torch({"mu": stats.mu, "sigma": stats.sigma, "n": stats.n}, path)
+    entry = {"name": ref.name, "images": ref.description, "n": stats.n, "images_sha256_16": images_sha256_16(ref.images),
+             "stats_file": path.name, "stats_sha256": file_sha256(path)}
+    save_json({**load_record(dataset), "reference": entry}, record_path(dataset))
+    _REFERENCE_STATS.pop(dataset, None)
+    if verbose:
+        print(f"ganlib metrics: {dataset} reference {ref.name}: {stats.n:,} images, statistics in {path.name}",
               file=sys.stderr)
-        return None
-
-
-def _write_stats(stats: FeatureStats, path: Path) -> None:
-    from .io import save_torch
-
-    try:
-        save_torch({"mu": stats.mu, "sigma": stats.sigma, "n": stats.n, "source": stats.source}, path)
-    except OSError as exc:  # a read-only cache folder costs time, not correctness
-        print(f"ganlib metrics: could not write cache {path} ({exc}); statistics kept in memory only",
-              file=sys.stderr)
+    return entry
 
 
 def _as_stats(x: Tensor | FeatureStats | None, dataset: str, device: str | torch.device | None) -> FeatureStats:
     if x is None:
-        return real_statistics(dataset, device)
+        return reference_statistics(dataset)
     if isinstance(x, FeatureStats):
         return x
     return gaussian_stats(classifier_features(x, dataset, device))
@@ -209,7 +207,7 @@ def _as_stats(x: Tensor | FeatureStats | None, dataset: str, device: str | torch
 def frechet_classifier_distance(fake: Tensor | FeatureStats, real: Tensor | FeatureStats | None = None,
                                 dataset: str = "mnist", device: str | torch.device | None = None) -> float:
     """FCD = ‖μ_r − μ_g‖² + Tr(Σ_r + Σ_g − 2 (Σ_r Σ_g)^{1/2}) between Gaussians fitted to the classifier
-    features of ``real`` and ``fake`` images. ``real=None``: all real images of ``dataset`` (cached)."""
+    features of ``real`` and ``fake`` images. ``real=None``: ``dataset``'s shipped reference statistics."""
     check_choice("classifier dataset", dataset, IMAGE_DATASETS)
     g = _as_stats(fake, dataset, device)
     r = _as_stats(real, dataset, device)
@@ -233,22 +231,28 @@ def _coverage_from_logits(logits: Tensor) -> dict:
     hist = counts / counts.sum()
     return {"classes_covered": int((hist >= COVERED_SHARE).sum().item()),
             "kl_to_uniform": kl_to_uniform(hist),
-            "confidence": probs.max(1).values.mean().item(),
             "histogram": hist.tolist()}
 
 
 def mode_coverage(images: Tensor, dataset: str = "mnist", device: str | torch.device | None = None) -> dict:
     """The predicted-class histogram h (10 fractions), ``classes_covered`` = #{k : h_k ≥ 0.05},
-    ``kl_to_uniform`` = KL(h ‖ uniform) in nats, ``confidence`` = mean over images of max_k p(k | x)."""
-    return _coverage_from_logits(_classify(images, dataset, device)[1])
+    ``kl_to_uniform`` = KL(h ‖ uniform) in nats, and ``confidence`` = mean over images of max_k p(k | x).
+
+    ``confidence`` is not a quality measure: the classifier is most sure of itself on pure noise (1.00),
+    so no table reports it; it stays here only for the chapters that show that very failure.
+    """
+    logits = _classify(images, dataset, device)[1]
+    return {**_coverage_from_logits(logits), "confidence": torch.softmax(logits.double(), 1).max(1).values.mean().item()}
 
 
 def image_metrics(images: Tensor, dataset: str = "mnist", device: str | torch.device | None = None) -> dict:
-    """FCD to the real data and the mode-coverage metrics, from one pass of the classifier."""
+    """FCD to ``dataset``'s shipped reference (with its N and reference name) and the mode-coverage
+    metrics, from one pass of the classifier. Report FCDs of exactly ``FCD_SAMPLES`` images."""
     feats, logits = _classify(images, dataset, device)
-    real = real_statistics(dataset, device)
+    real = reference_statistics(dataset)
     fake = gaussian_stats(feats)
-    return {"fcd": frechet_distance(real.mu, real.sigma, fake.mu, fake.sigma), **_coverage_from_logits(logits)}
+    return {"fcd": frechet_distance(real.mu, real.sigma, fake.mu, fake.sigma), "fcd_n": len(feats),
+            "fcd_reference": real.source, **_coverage_from_logits(logits)}
 
 
 # ---------------------------------------------------------------------------------------- 2-D toys
@@ -265,6 +269,10 @@ def toy_metrics(points: Tensor, mixture: ToyMixture, min_count: int | None = Non
     if not isinstance(points, Tensor) or points.dim() != 2 or points.shape[1] != 2 or len(points) == 0:
         shape = tuple(points.shape) if isinstance(points, Tensor) else type(points).__name__
         raise GanlibError(f"expected points of shape (N, 2), got {shape}")
+    if not bool(torch.isfinite(points).all()):
+        bad = int((~torch.isfinite(points)).any(1).sum().item())
+        raise NonFiniteSamples(f"{bad} of {len(points)} points hold NaN or infinite values (a diverged generator?); "
+                               f"the metrics need finite points")
     need = toy_min_count(len(points)) if min_count is None else int(min_count)
     centres = mixture.centres.to(torch.float64)
     dist = torch.cdist(points.detach().cpu().to(torch.float64), centres)
@@ -283,7 +291,8 @@ def evaluate_run(result: "TrainResult", n: int | None = None, seed: int = 0,
                  device: str | torch.device | None = None) -> dict:
     """Every metric that applies to ``result``, on ``result.sample(n, seed)``.
 
-    Images (default n = 10,000): fcd, classes_covered, kl_to_uniform, confidence, histogram.
+    Images (default n = ``FCD_SAMPLES`` = 5,000): fcd, fcd_n, fcd_reference, classes_covered,
+    kl_to_uniform, histogram.
     Toys (default n = 2,500, the VEEGAN protocol): modes_covered, high_quality (and n_modes, min_count).
     The classifier runs on ``device`` (default: the run's device).
     """
@@ -291,7 +300,7 @@ def evaluate_run(result: "TrainResult", n: int | None = None, seed: int = 0,
 
     dataset = result.config.dataset
     is_toy = dataset in TOY_DATASETS
-    n = n or (TOY_REFERENCE_SAMPLES if is_toy else DEFAULT_IMAGE_SAMPLES)
+    n = n or (TOY_REFERENCE_SAMPLES if is_toy else FCD_SAMPLES)
     if n < 2:
         raise GanlibError(f"evaluation needs at least 2 samples, got {n}")
     samples = result.sample(n, seed)

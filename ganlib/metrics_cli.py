@@ -23,17 +23,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "high-quality share); print them and write DIR/metrics.json.")
     p.add_argument("run_dir", metavar="DIR", help="a run folder written by python -m ganlib train")
     p.add_argument("--samples", type=positive_int, default=None, metavar="N",
-                   help="generated samples (default 10000 images or 2500 toy points)")
+                   help="generated samples (default 5000 images, the N of every FCD ganlib reports, "
+                        "or 2500 toy points)")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the sampling noise (default 0)")
     p.add_argument("--device", default="cpu", choices=DEVICES, metavar="NAME",
                    help="auto, cpu, cuda or mps for the generator and classifier (default cpu)")
     p.set_defaults(func=_cmd_evaluate)
 
     q = sub.add_parser("train-classifier", help="train the metrics' classifier; write ganlib/weights/<dataset>.pt",
-                       description="Train the small CNN behind the metrics and write its weights with a JSON "
-                                   "record (data, split, seed, command, held-out accuracy) beside them. "
-                                   "MNIST: 8,000/2,000 split of its test split (all that exists offline); "
-                                   "Fashion-MNIST: its train split, accuracy on its test split.")
+                       description="Train the small CNN behind the metrics and write its weights, a JSON "
+                                   "record (data, split, seed, command, held-out accuracy) and the FCD reference "
+                                   "statistics beside them. MNIST: trains on the even-indexed images of its test "
+                                   "split (all that exists offline), the odd-indexed ones are the FCD reference; "
+                                   "Fashion-MNIST: trains on its train split, its test split is the reference.")
     q.add_argument("--dataset", required=True, choices=IMAGE_DATASETS, metavar="NAME",
                    help=f"{' or '.join(IMAGE_DATASETS)} (offline root from GANLIB_DATA)")
     q.add_argument("--epochs", type=positive_int, default=None, help="epochs (default 15 for mnist, 5 for fashion-mnist)")
@@ -42,6 +44,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="small random rotations/scalings/shifts (default: on for mnist, off for fashion-mnist)")
     q.add_argument("--out", default=None, metavar="FILE",
                    help="weights file (default: the shipped ganlib/weights/<dataset>.pt)")
+    q.add_argument("--reference-only", action="store_true",
+                   help="train nothing: recompute the shipped classifier's FCD reference statistics")
     q.set_defaults(func=_cmd_train_classifier)
 
 
@@ -54,14 +58,14 @@ def _show(value: object) -> str:
 def _cmd_evaluate(args: argparse.Namespace) -> None:
     from .train import load_run
     from .io import save_json
-    from .metrics import DEFAULT_IMAGE_SAMPLES, TOY_REFERENCE_SAMPLES, evaluate_run
+    from .metrics import FCD_SAMPLES, TOY_REFERENCE_SAMPLES, evaluate_run
 
     run_dir = Path(args.run_dir)
     if not run_dir.is_dir():
         raise GanlibError(f"no run folder {run_dir} (expected a folder holding checkpoint.pt)")
     t0 = time.perf_counter()
     result = load_run(run_dir, args.device)
-    n = args.samples or (TOY_REFERENCE_SAMPLES if result.config.is_toy else DEFAULT_IMAGE_SAMPLES)
+    n = args.samples or (TOY_REFERENCE_SAMPLES if result.config.is_toy else FCD_SAMPLES)
     metrics = evaluate_run(result, n, args.seed, device=result.device)
     seconds = time.perf_counter() - t0
     cfg = result.config
@@ -78,7 +82,15 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
 
 def _cmd_train_classifier(args: argparse.Namespace) -> None:
     from .classifier import save_classifier, train_classifier, weights_path
+    from .metrics import write_reference
 
+    if args.reference_only:
+        if args.out:
+            raise GanlibError("--reference-only recomputes the shipped reference; it takes no --out")
+        entry = write_reference(args.dataset)
+        print(f"ganlib train-classifier: {args.dataset} FCD reference {entry['name']} ({entry['n']:,} images) "
+              f"written to {entry['stats_file']}")
+        return
     model, record = train_classifier(args.dataset, args.epochs, args.seed, augmentation=args.augment)
     out = Path(args.out) if args.out else weights_path(args.dataset)
     words = ["python", "-m", "ganlib", "train-classifier", "--dataset", args.dataset, "--epochs",
@@ -88,6 +100,8 @@ def _cmd_train_classifier(args: argparse.Namespace) -> None:
         words += ["--out", args.out]
     record = {"command": shlex.join(words), **record}
     json_path = save_classifier(model, record, out)
+    if not args.out:  # the shipped classifier: its reference statistics change with it
+        write_reference(args.dataset)
     print(f"ganlib train-classifier: {args.dataset} held-out accuracy {record['heldout_accuracy']:.4f} "
           f"({record['n_heldout']:,} images), {record['train_seconds']:.0f} s; wrote {out} and {json_path}")
     print(f"ganlib train-classifier: {record['split']}", file=sys.stderr)

@@ -16,9 +16,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .compare import sample_png
 from .errors import GanlibError, check_choice
+from .layout import sample_png
 from .losses import LOSS_NAMES
+from .report import block as experiment_block
 
 CSS_CLASS = "ganlib-explorer"  # the browser test finds explorers by this class
 DIVERGED = "<p>this run diverged: no samples</p>"
@@ -91,7 +92,7 @@ def explorer_data(results: dict, out: str | Path, dataset: str = "mnist") -> dic
     """What the explorer shows: losses, seeds and steps to choose from, every run's grid per step (as
     indices into one list of distinct images, since runs share their step-0 grid) and metric tables."""
     check_choice("dataset", dataset, tuple(results["datasets"]))
-    block = results["datasets"][dataset]
+    block = experiment_block(results, dataset)  # the paper protocol
     runs = {(r["loss"], r["seed"]): r for r in block["runs"] if "evals" in r}
     if not runs:
         raise GanlibError(f"explorer: no finished {dataset} run in these results (all diverged?)")

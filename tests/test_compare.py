@@ -1,18 +1,32 @@
-"""The loss comparison: grid, aggregation over seeds, resumption, results.json, figures."""
+"""The loss comparison: grid under both protocols, statistics over seeds, completion markers and
+resumption, provenance, bad input, results.json, figures, explorer."""
 
 from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 
-from ganlib import GanlibError
+from ganlib import GanlibError, TrainingDiverged, bootstrap, cli, compare
 from ganlib.budget import Budget
-from ganlib.compare import eval_steps, load_results, run_comparison, run_dir, sample_png, summarise
-from ganlib.report import ranking, summary_table
+from ganlib.compare import check_seeds, eval_steps, load_results, run_comparison, run_dir, sample_png, summarise
+from ganlib.layout import DONE
+from ganlib.report import block, notes, ranking, summary_table
 
-TINY = Budget("tiny", image_steps=4, toy_steps=30, batch_size=32, toy_batch_size=64, seeds=(0, 1), eval_points=2, eval_samples=200)
+TINY = Budget("tiny", image_steps=4, toy_steps=30, batch_size=32, toy_batch_size=64, seeds=(0, 1), eval_points=2,
+              sweep_seeds=1)
+TIMING = {"wall_time_s", "images_per_s", "train_s", "total_wall_s", "created", "sessions"}
+
+
+def without_timing(x):
+    """``x`` without the fields that measure time (they differ between two runs of the same grid)."""
+    if isinstance(x, dict):
+        return {k: without_timing(v) for k, v in x.items() if k not in TIMING}
+    if isinstance(x, list):
+        return [without_timing(v) for v in x]
+    return x
 
 
 def test_eval_steps_are_evenly_spaced_and_end_at_the_last_step():
@@ -21,48 +35,129 @@ def test_eval_steps_are_evenly_spaced_and_end_at_the_last_step():
     assert eval_steps(3, 10) == (1, 2, 3)
 
 
-def test_summarise_mean_and_sample_std():
-    recs = [{"loss": "hinge", "fcd": 1.0}, {"loss": "hinge", "fcd": 3.0}, {"loss": "wgan", "fcd": 5.0},
-            {"loss": "wgan", "diverged": "boom"}]
+def test_summarise_mean_std_interval_and_diverged():
+    recs = [{"loss": "hinge", "seed": 0, "fcd": 1.0}, {"loss": "hinge", "seed": 1, "fcd": 3.0},
+            {"loss": "wgan", "seed": 0, "fcd": 5.0}, {"loss": "wgan", "seed": 1, "diverged": "boom"}]
     s = summarise(recs, ["fcd"])
-    assert s["hinge"]["fcd"] == {"mean": 2.0, "std": math.sqrt(2.0), "n": 2}
-    assert s["wgan"]["fcd"] == {"mean": 5.0, "std": 0.0, "n": 1} and s["wgan"]["diverged"] == 1
+    # two values 1 and 3: resampled means are 1, 2 or 3 with probabilities ¼, ½, ¼, so the 2.5 and
+    # 97.5 percentiles of 10,000 of them are 1 and 3
+    assert s["hinge"]["fcd"] == {"mean": 2.0, "std": math.sqrt(2.0), "n": 2, "ci95": [1.0, 3.0]}
+    assert s["hinge"]["seeds"] == [0, 1] and s["hinge"]["diverged"] == 0
+    assert s["wgan"]["fcd"] == {"mean": 5.0, "std": 0.0, "n": 1, "ci95": [5.0, 5.0]}
+    assert s["wgan"]["diverged"] == 1 and s["wgan"]["seeds"] == [0]
+
+
+def test_bootstrap_difference_rule():
+    far = bootstrap.difference([10.0, 11.0, 12.0], [1.0, 2.0, 3.0])
+    assert far["diff"] == pytest.approx(9.0) and far["resolved"]
+    # every resampled difference lies between 10 − 3 = 7 and 12 − 1 = 11
+    assert 7.0 <= far["ci95"][0] < far["ci95"][1] <= 11.0
+    same = bootstrap.difference([1.0, 2.0, 3.0], [1.0, 2.0, 3.0])
+    assert same["diff"] == 0.0 and same["ci95"][0] < 0 < same["ci95"][1] and not same["resolved"]
+    # too few seeds: never resolved, however far apart
+    assert not bootstrap.difference([100.0, 101.0], [1.0, 2.0, 3.0])["resolved"]
+    pairs = bootstrap.pairwise({"a": [1.0, 2.0, 3.0], "b": [], "c": [7.0, 8.0, 9.0]})
+    assert [(p["a"], p["b"]) for p in pairs] == [("a", "c")] and pairs[0]["diff"] == pytest.approx(-6.0)
+
+
+def test_seeds_are_range_checked():
+    assert check_seeds([0, 2 ** 63 - 1]) == [0, 2 ** 63 - 1]
+    for bad in ([-1], [2 ** 63], [True], [1.5], [3, 3], []):
+        with pytest.raises(GanlibError) as info:
+            check_seeds(bad)
+        assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--seeds", "-1"], "0 to 2^63 - 1"),
+    (["--seeds", str(2 ** 63)], "0 to 2^63 - 1"),
+    (["--seeds", "1,x"], "comma list"),
+    (["--protocols", "fair"], "paper, controlled"),
+    (["--cuda-graph", "--device", "cpu"], "cuda_graph needs a CUDA device"),
+])
+def test_cli_bad_seeds_and_protocols_are_one_line_errors(tmp_path, capsys, args, words):
+    assert cli.main(["compare", "--dataset", "ring", "--out", str(tmp_path / "o"), *args]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and words in err
+    assert not (tmp_path / "o").exists(), "nothing is written before the input is checked"
+
+
+def test_cli_out_naming_a_file_is_a_one_line_error(tmp_path, capsys):
+    target = tmp_path / "results.txt"
+    target.write_text("keep me")
+    assert cli.main(["compare", "--dataset", "ring", "--out", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is a file" in err
+    assert target.read_text() == "keep me"
 
 
 @pytest.fixture(scope="module")
 def ring_results(tmp_path_factory):
     out = tmp_path_factory.mktemp("cmp")
-    res = run_comparison(["nonsaturating", "hinge"], [0, 1], ["ring"], TINY, out, device="cpu")
+    res = run_comparison(["nonsaturating", "wgan"], [0, 1], ["ring"], TINY, out, device="cpu")
     return out, res
 
 
-def test_ring_grid_writes_results_and_figures(ring_results):
+def test_ring_grid_holds_both_protocols_with_their_settings(ring_results):
     out, res = ring_results
     saved = json.loads((out / "results.json").read_text())
-    assert saved["meta"]["budget"]["name"] == "tiny" and saved["meta"]["device"] == "cpu"
-    runs = saved["datasets"]["ring"]["runs"]
-    assert {(r["loss"], r["seed"]) for r in runs} == {(l, s) for l in ("nonsaturating", "hinge") for s in (0, 1)}
-    for r in runs:
-        assert [e["step"] for e in r["evals"]] == [0, 15, 30]
-        assert 0 <= r["modes_covered"] <= 8 and 0.0 <= r["high_quality"] <= 1.0
-        assert r["images_per_s"] > 0
-    summary = saved["datasets"]["ring"]["summary"]
-    hinge = [r["modes_covered"] for r in runs if r["loss"] == "hinge"]
-    assert summary["hinge"]["modes_covered"]["mean"] == pytest.approx(sum(hinge) / 2)
-    assert (out / "toy_ring.png").stat().st_size > 1000
+    assert saved["schema"] == compare.SCHEMA and saved["meta"]["budget"]["name"] == "tiny"
+    exps = saved["datasets"]["ring"]["experiments"]
+    assert set(exps) == {"paper", "controlled"}  # no sweep without MNIST
+    for variant, b in exps.items():
+        assert {(r["loss"], r["seed"]) for r in b["runs"]} == {(l, s) for l in ("nonsaturating", "wgan") for s in (0, 1)}
+        for r in b["runs"]:
+            assert [e["step"] for e in r["evals"]] == [0, 15, 30]
+            assert [e["critic_updates"] for e in r["evals"]] == [0, 15 * r["n_critic"], 30 * r["n_critic"]]
+            assert all(e["train_s"] >= 0 for e in r["evals"]) and r["evals"][0]["train_s"] == 0
+            assert 0 <= r["modes_covered"] <= 8 and 0.0 <= r["high_quality"] <= 1.0
+    paper_wgan = next(r for r in exps["paper"]["runs"] if r["loss"] == "wgan")
+    assert (paper_wgan["optimizer"], paper_wgan["n_critic"], paper_wgan["clip"]) == ("rmsprop", 5, 0.01)
+    for r in exps["controlled"]["runs"]:  # the loss is the only difference; clipping stays with WGAN
+        assert (r["optimizer"], r["lr"], r["betas"], r["n_critic"], r["d_norm"]) == ("adam", 1e-3, [0.5, 0.999], 1, "layer")
+        assert r["clip"] == (0.01 if r["loss"] == "wgan" else None)
+    summary = exps["paper"]["summary"]
+    hinge = [r["modes_covered"] for r in exps["paper"]["runs"] if r["loss"] == "wgan"]
+    assert summary["wgan"]["modes_covered"]["mean"] == pytest.approx(sum(hinge) / 2)
+    assert [p["a"] + "/" + p["b"] for p in exps["paper"]["pairwise"]["modes_covered"]] == ["nonsaturating/wgan"]
+    assert (out / "toy_ring.png").stat().st_size > 1000 and (out / "controlled_toy_ring.png").stat().st_size > 1000
     table = summary_table(saved, "ring")
     assert table.splitlines()[0].startswith("| loss | seeds | modes covered")
     assert len(table.splitlines()) == 4
-    assert [r[0] for r in ranking(saved, "ring", "modes_covered")] in (["nonsaturating", "hinge"], ["hinge", "nonsaturating"])
+    assert summary_table(saved, "ring", "controlled").splitlines()[2].startswith("| nonsaturating | 2 |")
+    assert {r[0] for r in ranking(saved, "ring", "modes_covered")} == {"nonsaturating", "wgan"}
+
+
+def test_results_carry_the_command_and_no_absolute_path(ring_results):
+    out, _ = ring_results
+    meta = load_results(out)["meta"]
+    assert meta["command"].startswith("python -m ganlib compare --budget tiny --dataset ring")
+    assert "--device cpu" in meta["command"] and meta["torch"] and meta["statistics"]["rule"] == bootstrap.RULE
+    assert set(meta["protocols"]) >= {"paper", "controlled"}
+    assert [set(x) for x in meta["sessions"]] == [{"created", "total_wall_s", "device", "gpu", "jobs"}] * len(meta["sessions"])
+    texts = [(out / "results.json").read_text()] + [p.read_text() for p in (out / "runs").rglob(DONE)]
+    texts += [p.read_text() for p in (out / "runs").rglob("history.json")]
+    for text in texts:
+        assert str(out) not in text and str(Path.home()) not in text and str(Path.cwd()) not in text
 
 
 def test_finished_runs_are_not_redone(ring_results):
     out, res = ring_results
-    ckpt = run_dir(out, "ring", "hinge", 0) / "checkpoint.pt"
-    before = ckpt.stat().st_mtime_ns
-    again = run_comparison(["nonsaturating", "hinge"], [0, 1], ["ring"], TINY, out, device="cpu")
-    assert ckpt.stat().st_mtime_ns == before
-    assert again["datasets"]["ring"]["runs"] == res["datasets"]["ring"]["runs"]
+    folder = run_dir(out, "ring", "wgan", 0, "controlled")
+    before = [(folder / name).stat().st_mtime_ns for name in ("checkpoint.pt", DONE)]
+    again = run_comparison(["nonsaturating", "wgan"], [0, 1], ["ring"], TINY, out, device="cpu")
+    assert [(folder / name).stat().st_mtime_ns for name in ("checkpoint.pt", DONE)] == before
+    assert again["datasets"] == res["datasets"]
+    assert len(again["meta"]["sessions"]) == len(res["meta"]["sessions"]) + 1
+
+
+def test_a_run_without_its_marker_is_completed_not_retrained(ring_results, tmp_path):
+    out, res = ring_results
+    folder = run_dir(out, "ring", "nonsaturating", 1)
+    (folder / DONE).unlink()  # as if killed after its checkpoint and history, before the marker
+    again = run_comparison(["nonsaturating", "wgan"], [0, 1], ["ring"], TINY, out, device="cpu")
+    assert (folder / DONE).is_file()
+    assert without_timing(again["datasets"]) == without_timing(res["datasets"])
 
 
 def test_an_interrupted_run_is_resumed(tmp_path):
@@ -71,19 +166,62 @@ def test_an_interrupted_run_is_resumed(tmp_path):
     folder = run_dir(tmp_path, "ring", "lsgan", 0)
     train(TrainConfig(loss="lsgan", dataset="ring", steps=15, batch_size=64, seed=0, device="cpu",
                       snapshot_steps=(0, 15), check_every=15), folder, verbose=False)  # as if stopped at 15
-    res = run_comparison(["lsgan"], [0], ["ring"], TINY, tmp_path, device="cpu")
-    rec = res["datasets"]["ring"]["runs"][0]
+    res = run_comparison(["lsgan"], [0], ["ring"], TINY, tmp_path, device="cpu", protocols=["paper"])
+    rec = res["datasets"]["ring"]["experiments"]["paper"]["runs"][0]
     assert rec["steps"] == 30 and [e["step"] for e in rec["evals"]][-1] == 30
 
 
-def test_mnist_grid_has_image_metrics_and_sample_grids(tmp_path, data_root):
-    res = run_comparison(["lsgan"], [0], ["mnist"], TINY, tmp_path, device="cpu", data_root=data_root)
-    rec = res["datasets"]["mnist"]["runs"][0]
-    assert {"fcd", "classes_covered", "kl_to_uniform", "confidence"} <= set(rec)
-    assert rec["fcd"] > 0 and "10,000 images" in res["meta"]["data"]["mnist"]
+def test_diverged_losses_and_missing_seed_zero_are_noted_not_fatal(tmp_path, monkeypatch):
+    real_train = compare.train
+
+    def train_or_diverge(cfg, folder, **kw):
+        if cfg.loss == "hinge" or (cfg.loss == "lsgan" and cfg.seed == 2):
+            raise TrainingDiverged(f"loss {cfg.loss!r} diverged: non-finite generator loss at step 7; the last "
+                                   f"good checkpoint is kept at {Path(folder).resolve() / 'checkpoint.pt'} (step 5)")
+        return real_train(cfg, folder, **kw)
+
+    monkeypatch.setattr(compare, "train", train_or_diverge)
+    res = run_comparison(["lsgan", "hinge"], [1, 2], ["ring"], TINY, tmp_path, device="cpu", protocols=["paper"])
+    b = block(res, "ring")
+    hinge = [r for r in b["runs"] if r["loss"] == "hinge"]
+    assert all("diverged" in r and str(tmp_path) not in r["diverged"] for r in hinge)
+    assert "runs/ring/hinge/seed1/checkpoint.pt" in hinge[0]["diverged"]
+    assert b["summary"]["hinge"] == {"seeds": [], "diverged": 2}
+    assert b["summary"]["lsgan"]["modes_covered"]["n"] == 1
+    table = summary_table(res, "ring")
+    assert "| hinge | 0 (2 diverged) | – |" in table and "every run diverged" in table and "1 of 2 runs diverged" in table
+    assert any("hinge: every run diverged" in n for n in notes(res))
+    assert (tmp_path / "toy_ring.png").exists()  # drawn with seed 1: there is no seed 0
+    # a diverged run is finished: the next invocation reads it back and trains nothing
+    monkeypatch.setattr(compare, "train", lambda *a, **k: pytest.fail("a finished run was trained again"))
+    assert run_comparison(["lsgan", "hinge"], [1, 2], ["ring"], TINY, tmp_path, device="cpu",
+                          protocols=["paper"])["datasets"] == res["datasets"]
+
+
+@pytest.fixture(scope="module")
+def mnist_results(tmp_path_factory, offline_data):
+    out = tmp_path_factory.mktemp("mnist")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GANLIB_DATA", offline_data)
+        res = run_comparison(["hinge", "lsgan"], [0], ["mnist"], TINY, out, device="cpu", data_root=offline_data,
+                             protocols=["paper"], sweep=False)
+    return out, res
+
+
+def test_mnist_grid_records_fcd_with_its_reference_and_n(mnist_results):
+    out, res = mnist_results
+    rec = block(res, "mnist")["runs"][0]
+    assert {"fcd", "classes_covered", "kl_to_uniform"} <= set(rec) and "confidence" not in rec
+    assert rec["fcd"] > 0 and rec["fcd_n"] == 5000 and rec["fcd_reference"] == "mnist-test-odd"
+    assert all(e["fcd_n"] == 5000 and e["fcd_reference"] == "mnist-test-odd" for e in rec["evals"])
+    data = res["meta"]["data"]["mnist"]
+    assert data["gan_training"].startswith("10,000 images (split test)") and data["gan_training_includes_reference"]
+    assert data["fcd_reference"]["name"] == "mnist-test-odd" and data["fcd_reference"]["n"] == 5000
+    assert any("include its FCD reference" in n for n in res["meta"]["notes"])
     for step in (0, 2, 4):
-        assert sample_png(tmp_path, "mnist", "lsgan", 0, step).exists()
-    assert (tmp_path / "samples_mnist.png").exists() and (tmp_path / "fcd_vs_step_mnist.png").exists()
+        assert sample_png(out, "mnist", "lsgan", 0, step).exists()
+    for name in ("samples_mnist.png", "fcd_vs_step_mnist.png", "fcd_vs_time_mnist.png"):
+        assert (out / name).exists()
 
 
 def test_missing_or_foreign_results_are_named(tmp_path):
@@ -95,3 +233,47 @@ def test_missing_or_foreign_results_are_named(tmp_path):
     (tmp_path / "results.json").write_text("{}")
     with pytest.raises(GanlibError, match="not a ganlib comparison"):
         load_results(tmp_path)
+    (tmp_path / "results.json").write_text('{"schema": 99, "meta": {}, "datasets": {}}')
+    with pytest.raises(GanlibError, match="schema 99"):
+        load_results(tmp_path)
+
+
+def test_book_budget_meets_the_brief_and_its_stated_estimate():
+    from ganlib.budget import SHARED_SPEEDUP, get_budget
+    from ganlib.compare import estimated_seconds, plan
+    from ganlib.losses import LOSS_NAMES
+
+    book = get_budget("book")
+    assert book.image_steps >= 5000 and len(book.seeds) >= 5
+    grid = plan(LOSS_NAMES, book.seeds, ["mnist", "fashion-mnist", "ring"], book)
+    variants = {(j.experiment.variant, j.experiment.dataset) for j in grid}
+    assert {("paper", d) for d in ("mnist", "fashion-mnist", "ring")} <= variants
+    assert {("controlled", d) for d in ("mnist", "fashion-mnist", "ring")} <= variants
+    assert {("controlled-lr6.3e-05", "mnist"), ("controlled-lr6.3e-04", "mnist")} <= variants
+    assert len(grid) == 6 * 5 * 2 * 3 + 6 * 3 * 2
+    # the arithmetic of ganlib.budget's docstring: 7,985 one-run seconds, 250-470 s of wall time
+    total = estimated_seconds(grid, book)
+    assert total == pytest.approx(2400 + 1175 + 1410 + 1430 + 1430 + 140.4)
+    assert 240 < total / SHARED_SPEEDUP[1] < total / SHARED_SPEEDUP[0] < 480
+
+
+def test_a_folder_with_pre_protocol_results_is_not_mixed_into(tmp_path):
+    (tmp_path / "results.json").write_text('{"meta": {}, "datasets": {}}')
+    with pytest.raises(GanlibError, match="from before the protocols"):
+        run_comparison(["hinge"], [0], ["ring"], TINY, tmp_path, device="cpu")
+
+
+def test_a_generator_that_makes_nan_samples_is_recorded_as_diverged(tmp_path, monkeypatch):
+    from ganlib.train import TrainResult
+
+    real_sample = TrainResult.sample
+
+    def nan_after_start(self, n, seed=0, batch=1000):
+        out = real_sample(self, n, seed, batch)
+        return out * float("nan") if self.step > 0 and self.config.loss == "lsgan" else out
+
+    monkeypatch.setattr(TrainResult, "sample", nan_after_start)
+    res = run_comparison(["lsgan", "hinge"], [0], ["ring"], TINY, tmp_path, device="cpu", protocols=["paper"])
+    runs = {r["loss"]: r for r in block(res, "ring")["runs"]}
+    assert "points hold NaN" in runs["lsgan"]["diverged"] and "at step 15" in runs["lsgan"]["diverged"]
+    assert "diverged" not in runs["hinge"]

@@ -12,8 +12,9 @@ import pytest
 import torch
 
 from ganlib import cli, metrics
-from ganlib.classifier import (IMAGE_SHAPE, SmallCNN, _sha, accuracy, augment, classifier_split, file_sha256,
-                               load_classifier, load_record, weights_path)
+from ganlib.classifier import (IMAGE_SHAPE, REFERENCES, SmallCNN, accuracy, augment, classifier_split, file_sha256,
+                               images_sha256_16, load_classifier, load_record, reference_path, reference_set,
+                               weights_path)
 from ganlib.data import load_images, to_float, toy_mixture
 from ganlib.errors import GanlibError
 from ganlib.train import TrainConfig, new_run, train
@@ -93,7 +94,7 @@ def test_kl_to_uniform_known_values() -> None:
         metrics.kl_to_uniform([0.5, 0.6])
 
 
-def test_coverage_threshold_and_confidence_from_known_logits() -> None:
+def test_coverage_threshold_from_known_logits() -> None:
     # 100 predictions: 50 of class 0, 45 of class 1, 5 of class 2 (exactly the 0.05 threshold: covered)
     labels = torch.tensor([0] * 50 + [1] * 45 + [2] * 5)
     probs = torch.full((100, 10), 0.2 / 9, dtype=torch.float64)
@@ -101,7 +102,7 @@ def test_coverage_threshold_and_confidence_from_known_logits() -> None:
     out = metrics._coverage_from_logits(probs.log())
     assert out["histogram"] == pytest.approx([0.5, 0.45, 0.05] + [0.0] * 7)
     assert out["classes_covered"] == 3
-    assert out["confidence"] == pytest.approx(0.8)
+    assert "confidence" not in out  # not a quality measure: noise scores best (see mode_coverage)
     assert out["kl_to_uniform"] == pytest.approx(0.5 * math.log(5) + 0.45 * math.log(4.5) + 0.05 * math.log(0.5))
     # 4 of 100 is below half the uniform share: not covered
     labels[-1] = 0
@@ -160,6 +161,14 @@ def test_bad_dataset_and_shapes_raise_one_line_errors() -> None:
         metrics.mode_coverage(torch.full((4, 1, 28, 28), 255.0))
     with pytest.raises(GanlibError, match=r"\(N, 2\)"):
         metrics.toy_metrics(torch.zeros(5, 3), toy_mixture("ring"))
+    for bad in (float("nan"), float("inf")):
+        y = x.clone()
+        y[1, 0, 3, 3] = bad
+        with pytest.raises(GanlibError, match="1 of 4 images hold NaN or infinite values") as info:
+            metrics.image_metrics(y)
+        assert "\n" not in str(info.value)
+        with pytest.raises(GanlibError, match="NaN or infinite"):
+            metrics.frechet_classifier_distance(y)
     for err in ("cifar10", "ring"):
         with pytest.raises(GanlibError) as info:
             metrics.mode_coverage(x, dataset=err)
@@ -179,6 +188,13 @@ def test_shipped_weights_are_small_and_recorded(dataset: str) -> None:
     assert rec["command"].startswith(f"python -m ganlib train-classifier --dataset {dataset}")
     state = torch.load(path, map_location="cpu", weights_only=True)
     assert all(v.dtype in (torch.float32, torch.int64) for v in state.values())
+    ref = rec["reference"]
+    assert ref["name"] == REFERENCES[dataset] and ref["stats_sha256"] == file_sha256(reference_path(dataset))
+    assert ref["n"] == {"mnist": 5000, "fashion-mnist": 10000}[dataset] and ref["images_sha256_16"] == rec["heldout_sha256_16"]
+    stats = metrics.reference_statistics(dataset)
+    assert stats.mu.shape == (128,) and stats.sigma.shape == (128, 128) and stats.n == ref["n"]
+    assert stats.source == REFERENCES[dataset]
+    assert "/" not in rec["data_source"], "records carry no machine paths"
     model = load_classifier(dataset)
     assert not model.training
     f, z = model.features_and_logits(torch.zeros(2, *IMAGE_SHAPE))
@@ -215,11 +231,48 @@ def mnist(offline_env) -> tuple[torch.Tensor, torch.Tensor]:
 def test_mnist_classifier_accuracy_on_held_out_digits(offline_env) -> None:
     rec = load_record("mnist")
     split = classifier_split("mnist", verbose=False)
-    assert _sha(split.test_x) == rec["heldout_sha256_16"], "not the held-out digits the record names"
+    assert images_sha256_16(split.train_x) == rec["train_sha256_16"], "not the training digits the record names"
+    assert images_sha256_16(split.test_x) == rec["heldout_sha256_16"], "not the held-out digits the record names"
     acc = accuracy(load_classifier("mnist"), split.test_x, split.test_y)
-    assert len(split.test_x) == 2000
+    assert len(split.train_x) == len(split.test_x) == 5000
     assert acc >= 0.98
     assert acc == pytest.approx(rec["heldout_accuracy"], abs=1e-3)
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "fashion-mnist"])
+def test_classifier_training_images_are_disjoint_from_the_reference(offline_env, dataset: str) -> None:
+    if dataset == "fashion-mnist" and not (Path(offline_env) / "FashionMNIST" / "raw").is_dir():
+        pytest.skip("offline Fashion-MNIST not found")
+    split, ref = classifier_split(dataset, verbose=False), reference_set(dataset, verbose=False)
+    assert torch.equal(split.test_x, ref.images)  # the held-out images are the reference
+    digest = lambda imgs: {bytes(x.numpy().tobytes()) for x in imgs}  # noqa: E731
+    shared = digest(split.train_x) & digest(ref.images)
+    # Fashion-MNIST's train and test splits share a handful of identical images (the dataset's own
+    # duplicates); MNIST's even- and odd-indexed test images share none
+    assert len(shared) <= {"mnist": 0, "fashion-mnist": 20}[dataset], len(shared)
+
+
+def test_reference_statistics_are_the_reference_images_and_need_no_data(offline_env, monkeypatch) -> None:
+    ref = reference_set("mnist", verbose=False)
+    again = metrics.gaussian_stats(metrics.classifier_features(to_float(ref.images)))
+    shipped = metrics.reference_statistics("mnist")
+    assert torch.allclose(shipped.mu, again.mu, atol=1e-5) and torch.allclose(shipped.sigma, again.sigma, atol=1e-5)
+    # the same FCD whatever GANLIB_DATA holds: the reference is read from the shipped file only
+    fake = torch.rand(200, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    before = metrics.frechet_classifier_distance(fake)
+    monkeypatch.setenv("GANLIB_DATA", "/nonexistent")
+    monkeypatch.setattr(metrics, "_REFERENCE_STATS", {})
+    assert metrics.frechet_classifier_distance(fake) == before
+
+
+def test_a_damaged_reference_file_is_refused(tmp_path, monkeypatch) -> None:
+    bad = tmp_path / "mnist-reference.pt"
+    bad.write_bytes(reference_path("mnist").read_bytes() + b"x")
+    monkeypatch.setattr(metrics, "reference_path", lambda dataset: bad)
+    monkeypatch.setattr(metrics, "_REFERENCE_STATS", {})
+    with pytest.raises(GanlibError, match="does not match the sha256") as info:
+        metrics.reference_statistics("mnist")
+    assert "\n" not in str(info.value)
 
 
 def test_fashion_classifier_accuracy_on_its_test_split(offline_env) -> None:
@@ -228,30 +281,35 @@ def test_fashion_classifier_accuracy_on_its_test_split(offline_env) -> None:
     test = load_images("fashion-mnist", "test", verbose=False)
     if len(test.images) != 10_000:
         pytest.skip("Fashion-MNIST test split not found")
-    assert _sha(test.images) == load_record("fashion-mnist")["heldout_sha256_16"]
+    assert images_sha256_16(test.images) == load_record("fashion-mnist")["heldout_sha256_16"]
     acc = accuracy(load_classifier("fashion-mnist"), test.images, test.labels)
     assert acc >= 0.89
     assert acc == pytest.approx(load_record("fashion-mnist")["heldout_accuracy"], abs=1e-3)
 
 
-def test_fcd_separates_real_halves_from_noise_and_missing_classes(mnist) -> None:
-    x, y = mnist
-    perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(1))
-    a, b = x[perm[: len(x) // 2]], x[perm[len(x) // 2:]]
-    halves = metrics.frechet_classifier_distance(a, b)
-    noise = torch.rand(len(b), 1, 28, 28, generator=torch.Generator().manual_seed(2)) * 2 - 1
-    to_noise = metrics.frechet_classifier_distance(noise, b)
-    low = x[y < 5]
-    dropped = metrics.frechet_classifier_distance(low)  # against all real digits (cached statistics)
-    print(f"FCD halves {halves:.4f}, real vs noise {to_noise:.2f}, digits 0-4 vs all {dropped:.3f}")
-    assert halves < 0.01 * to_noise
+def test_fcd_sanity_values_against_the_reference(offline_env) -> None:
+    """Half vs half, digits 0-4 and noise, each against the shipped reference (5,000 odd-indexed test
+    digits), each with N = 5,000 like every FCD ganlib reports."""
+    split = classifier_split("mnist", verbose=False)
+    even = to_float(split.train_x)  # the other 5,000 test digits (the classifier trained on them)
+    halves = metrics.frechet_classifier_distance(even)
+    noise = metrics.frechet_classifier_distance(torch.rand(5000, 1, 28, 28, generator=torch.Generator().manual_seed(2)) * 2 - 1)
+    low = split.train_y < 5
+    dropped = metrics.frechet_classifier_distance(even[low])
+    ref = reference_set("mnist", verbose=False)
+    self_fcd = metrics.frechet_classifier_distance(to_float(ref.images))
+    print(f"FCD vs reference: other half {halves:.3f}, digits 0-4 {dropped:.2f}, uniform noise {noise:.1f}, "
+          f"the reference itself {self_fcd:.2e}")
+    assert self_fcd == pytest.approx(0.0, abs=1e-3)
+    assert halves < 0.01 * noise
     assert dropped >= 10 * halves
-    assert metrics.frechet_classifier_distance(a, a) == pytest.approx(0.0, abs=1e-6)
 
 
 def test_mode_coverage_of_real_digits(mnist) -> None:
     x, y = mnist
     full = metrics.mode_coverage(x)
+    noise = metrics.mode_coverage(torch.rand(1000, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1)
+    print(f"confidence: real digits {full['confidence']:.3f}, uniform noise {noise['confidence']:.3f}")
     low = metrics.mode_coverage(x[y < 5])
     assert full["classes_covered"] == 10 and low["classes_covered"] == 5
     assert sum(full["histogram"]) == pytest.approx(1.0)
@@ -263,24 +321,14 @@ def test_mode_coverage_of_real_digits(mnist) -> None:
 
 def test_metrics_of_10000_images_are_fast(mnist) -> None:
     x, _ = mnist
-    metrics.real_statistics("mnist", verbose=False)  # computed once per session (and cached on disk)
+    metrics.reference_statistics("mnist")  # read once per session
     t0 = time.perf_counter()
     out = metrics.image_metrics(x[:10_000])
     seconds = time.perf_counter() - t0
     print(f"image_metrics on {len(x[:10_000])} images: {seconds:.2f} s")
     assert seconds < 10
-    assert set(out) == {"fcd", "classes_covered", "kl_to_uniform", "confidence", "histogram"}
-
-
-def test_real_statistics_disk_cache(mnist, tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("GANLIB_CACHE", str(tmp_path))
-    monkeypatch.setattr(metrics, "_REAL_STATS", {})
-    first = metrics.real_statistics("mnist", verbose=False)
-    files = list((tmp_path / "fcd-stats").glob("mnist-10000-*.pt"))
-    assert len(files) == 1
-    monkeypatch.setattr(metrics, "_REAL_STATS", {})
-    again = metrics.real_statistics("mnist", verbose=False)
-    assert torch.equal(first.mu, again.mu) and torch.equal(first.sigma, again.sigma) and again.n == 10_000
+    assert set(out) == {"fcd", "fcd_n", "fcd_reference", "classes_covered", "kl_to_uniform", "histogram"}
+    assert out["fcd_n"] == 10_000 and out["fcd_reference"] == "mnist-test-odd"
 
 
 def test_evaluate_run_is_deterministic(offline_env) -> None:
@@ -291,7 +339,8 @@ def test_evaluate_run_is_deterministic(offline_env) -> None:
     c = metrics.evaluate_run(result, n=500, seed=4)
     assert a == b
     assert a["fcd"] != c["fcd"]
-    assert set(a) == {"fcd", "classes_covered", "kl_to_uniform", "confidence", "histogram"}
+    assert set(a) == {"fcd", "fcd_n", "fcd_reference", "classes_covered", "kl_to_uniform", "histogram"}
+    assert a["fcd_n"] == 500 and metrics.evaluate_run(result, seed=3)["fcd_n"] == metrics.FCD_SAMPLES == 5000
     toy, _, _ = new_run(TrainConfig(loss="hinge", dataset="ring", steps=1, device="cpu"), torch.device("cpu"))
     assert metrics.evaluate_run(toy, seed=1) == metrics.evaluate_run(toy, seed=1)
     assert {"modes_covered", "high_quality"} <= set(metrics.evaluate_run(toy))
@@ -327,9 +376,17 @@ def test_cli_train_classifier_writes_weights_and_record(offline_env, tmp_path) -
     rec = json.loads(out.with_suffix(".json").read_text())
     expected = f"python -m ganlib train-classifier --dataset mnist --epochs 1 --seed 0 --augment --out {out}"
     assert rec["command"] == expected
-    assert rec["n_train"] == 8000 and rec["n_heldout"] == 2000 and "seed(0)" in rec["split"]
+    assert rec["n_train"] == 5000 and rec["n_heldout"] == 5000 and "even-indexed" in rec["split"]
     assert 0.5 < rec["heldout_accuracy"] <= 1.0
     model = SmallCNN()
     model.load_state_dict(torch.load(out, weights_only=True))
     # the shipped weights were not touched
     assert load_record("mnist")["epochs"] != 1
+
+
+def test_non_finite_toy_points_are_refused() -> None:
+    pts = torch.zeros(10, 2)
+    pts[3, 1] = float("nan")
+    with pytest.raises(metrics.NonFiniteSamples, match="1 of 10 points hold NaN") as info:
+        metrics.toy_metrics(pts, toy_mixture("ring"))
+    assert isinstance(info.value, GanlibError) and "\n" not in str(info.value)

@@ -1,0 +1,93 @@
+"""The two protocols of the loss comparison, and the learning-rate sweep.
+
+``paper``: every loss trains with the recipe of its own paper (``ganlib.get_loss(name).recipe``):
+    minimax, non-saturating, LSGAN and hinge with Adam (lr 2·10⁻⁴, β = (0.5, 0.999)), one critic step
+    per generator step and a batch-norm discriminator; WGAN with RMSprop (lr 5·10⁻⁵), five critic steps,
+    weight clipping to ±0.01 and a batch-norm critic; WGAN-GP with Adam (lr 10⁻⁴, β = (0, 0.9)), five
+    critic steps, the penalty λ = 10 and a layer-norm critic (its paper rules out batch norm in the
+    critic). The networks are the same DCGAN pair (the ring: the same small MLPs, with every rate
+    ``TOY_LR_SCALE`` = 5 times the recipe's); the recipes differ.
+
+``controlled``: the loss is the only difference. Every loss trains the same generator and the same
+    critic with layer normalisation (``d_norm="layer"``: GroupNorm with one group, which WGAN-GP's
+    penalty allows, unlike batch norm), one optimiser for both networks, Adam with lr 2·10⁻⁴ and
+    β = (0.5, 0.999), and one critic update per generator step (``n_critic=1``) for every loss.
+    What belongs to a loss stays with it: WGAN clips every critic weight to ±0.01 after each critic
+    update, WGAN-GP adds λ·GP with λ = 10. On the 2-D toys the learning rate is
+    ``TOY_LR_SCALE`` × 2·10⁻⁴ = 10⁻³, as for the paper recipes.
+
+Sweep: under ``controlled`` on MNIST, every loss also trains at ``SWEEP_LRS`` = 6.3·10⁻⁵, 2·10⁻⁴ and
+    6.3·10⁻⁴ (a factor 10 from the smallest to the largest, the middle one the protocol's own rate,
+    whose runs are the controlled grid itself), everything else as in ``controlled``; the two extra
+    rates run with the first ``budget.sweep_seeds`` seeds.
+
+Equal compute: a generator step costs n_critic critic updates plus one generator update, so at equal
+generator steps the paper protocol gives WGAN and WGAN-GP five times the critic updates of the others;
+every evaluation therefore records its generator step, its critic updates and its training seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import GanlibError, check_choice
+from .train import TOY_LR_SCALE
+
+PROTOCOLS: tuple[str, ...] = ("paper", "controlled")
+# the controlled protocol's settings, the same for all six losses (clip and gp_lambda stay with theirs)
+CONTROLLED: dict = {"optimizer": "adam", "lr": 2e-4, "betas": (0.5, 0.999), "n_critic": 1, "d_norm": "layer"}
+SWEEP_LRS: tuple[float, ...] = (6.3e-5, 2e-4, 6.3e-4)
+SWEEP_DATASET = "mnist"
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One cell group of the comparison: a protocol on a dataset, at the protocol's or a swept lr."""
+
+    protocol: str
+    dataset: str
+    lr: float | None = None  # None: the protocol's own rate
+
+    def __post_init__(self) -> None:
+        check_choice("protocol", self.protocol, PROTOCOLS)
+        if self.lr is not None and (self.protocol != "controlled" or self.lr <= 0):
+            raise GanlibError(f"a swept learning rate needs the controlled protocol and lr > 0, got "
+                              f"{self.protocol} with lr {self.lr}")
+
+    @property
+    def variant(self) -> str:
+        """``paper``, ``controlled`` or ``controlled-lr6.3e-05``: names the experiment in paths and results."""
+        if self.lr is None or self.lr == CONTROLLED["lr"]:
+            return self.protocol
+        return f"{self.protocol}-lr{self.lr:.1e}"
+
+    @property
+    def resolved_lr(self) -> float | None:
+        """The learning rate every loss gets (``None`` under ``paper``: each recipe's own)."""
+        return None if self.protocol == "paper" else (self.lr or CONTROLLED["lr"])
+
+    def overrides(self, is_toy: bool) -> dict:
+        """``TrainConfig`` fields this experiment sets (none under ``paper``)."""
+        if self.protocol == "paper":
+            return {}
+        lr = self.resolved_lr * (TOY_LR_SCALE if is_toy else 1.0)
+        return {**CONTROLLED, "lr": lr}
+
+
+def experiments(datasets: list[str] | tuple[str, ...], protocols: list[str] | tuple[str, ...] = PROTOCOLS,
+                sweep: bool = True) -> list[Experiment]:
+    """Every experiment of a comparison: each protocol on each dataset, plus the lr sweep (the two
+    rates besides the controlled one) on ``SWEEP_DATASET`` when it and ``controlled`` are included."""
+    for p in protocols:
+        check_choice("protocol", p, PROTOCOLS)
+    out = [Experiment(p, d) for d in datasets for p in protocols]
+    if sweep and SWEEP_DATASET in datasets and "controlled" in protocols:
+        out += [Experiment("controlled", SWEEP_DATASET, lr) for lr in SWEEP_LRS if lr != CONTROLLED["lr"]]
+    return out
+
+
+def describe() -> dict:
+    """The protocols in words, for results.json (the chapter quotes them from there)."""
+    paper, controlled, sweep = (" ".join(part.replace("``", "").split()) for part in __doc__.split("\n\n")[1:4])
+    return {"paper": paper, "controlled": controlled, "sweep": sweep, "controlled_settings": {**CONTROLLED, "betas": list(CONTROLLED["betas"])},
+            "sweep_lrs": list(SWEEP_LRS)}

@@ -46,6 +46,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 from torch.utils.flop_counter import FlopCounterMode
 
+from .argtypes import choice_list, nonnegative_int, positive_int
 from .data import DATASETS, TOY_DATASETS, ToySampler, load_images, make_sampler, toy_mixture
 from .errors import GanlibError, check_choice, first_line
 from .io import save_json
@@ -302,7 +303,6 @@ def _collect(queue, procs: list) -> list[dict]:
 
 
 def add_parser(sub) -> None:
-    from .cli import nonnegative_int, positive_int
 
     p = sub.add_parser("bench", help="training throughput: tutorial loop vs ganlib eager vs CUDA graph",
                        description=__doc__.split("\n\n")[0] + " See ganlib/bench.py for the method.")
@@ -344,7 +344,6 @@ def _device_name(dev: torch.device) -> str:
 
 
 def _cmd(args: argparse.Namespace) -> None:
-    from .cli import choice_list
 
     losses = choice_list(args.losses, LOSS_NAMES, "loss")
     check_choice("dataset", args.dataset, DATASETS)

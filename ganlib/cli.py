@@ -10,8 +10,9 @@ import importlib
 import sys
 from typing import Sequence
 
+from .argtypes import nonnegative_int, positive_int
 from .data import DATASETS
-from .errors import GanlibError, TrainingDiverged, TrainingInterrupted, check_choice
+from .errors import GanlibError, TrainingDiverged, TrainingInterrupted
 from .losses import LOSS_NAMES
 from .train import DEVICES
 
@@ -26,32 +27,6 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _int_at_least(minimum: int, what: str, text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a {what} integer, got {text!r}") from None
-    if value < minimum:
-        raise argparse.ArgumentTypeError(f"expected a {what} integer, got {value}")
-    return value
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer ≥ 1."""
-    return _int_at_least(1, "positive", text)
-
-
-def nonnegative_int(text: str) -> int:
-    """argparse type: an integer ≥ 0 (seeds)."""
-    return _int_at_least(0, "non-negative", text)
-
-
-def choice_list(text: str, choices: Sequence[str], what: str) -> list[str]:
-    """A comma list of names, or 'all' for every choice; an unknown name is a one-line GanlibError."""
-    items = list(choices) if text == "all" else [t.strip() for t in text.split(",") if t.strip()]
-    for item in items:
-        check_choice(what, item, tuple(choices))
-    return items
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:

@@ -42,6 +42,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from .argtypes import choice_list, positive_int
 from . import bootstrap
 from .budget import Budget, get_budget, run_seconds
 from .checkpoint import CHECKPOINT
@@ -463,7 +464,6 @@ def load_results(out: str | Path) -> dict:
 # ------------------------------------------------------------------------------------ command line
 
 def add_parser(sub) -> None:
-    from .cli import positive_int
 
     p = sub.add_parser("compare", help="train every loss × seed under both protocols; write results.json and figures",
                        description="Compare the losses under the paper and the controlled protocol (and a "
@@ -492,7 +492,6 @@ def _parse_seeds(text: str) -> list[int]:
 
 
 def _cmd_compare(args) -> None:
-    from .cli import choice_list
 
     budget = get_budget(args.budget)
     losses = choice_list(args.losses, LOSS_NAMES, "loss")

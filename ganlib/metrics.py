@@ -239,7 +239,7 @@ def mode_coverage(images: Tensor, dataset: str = "mnist", device: str | torch.de
     ``kl_to_uniform`` = KL(h ‖ uniform) in nats, and ``confidence`` = mean over images of max_k p(k | x).
 
     ``confidence`` is not a quality measure: the classifier is most sure of itself on pure noise (1.00),
-    so no table reports it; it stays here only for the chapters that show that very failure.
+    so no table or chapter reports it; ``tests/test_metrics.py`` shows that failure.
     """
     logits = _classify(images, dataset, device)[1]
     return {**_coverage_from_logits(logits), "confidence": torch.softmax(logits.double(), 1).max(1).values.mean().item()}

@@ -8,8 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from .argtypes import nonnegative_int, positive_int
 from .data import IMAGE_DATASETS
-from .cli import nonnegative_int, positive_int
 from .errors import GanlibError
 
 

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Sequence
 
-from .bench import throughput
+from .bench import compare_variants
 from .budget import Budget
 from .compare import RESULTS
 from .data import IMAGE_DATASETS, default_cache
@@ -73,16 +73,16 @@ def find_results(local: str | Path, repo: str, branch: str) -> Path:
 
 def training_seconds(budget: Budget, datasets: Sequence[str], device: str = "auto", data_root=None) -> float:
     """About how long training a comparison of every loss with ``budget`` takes here, one run at a time:
-    one timed step of each loss (after one warm-up step), scaled to the budget. Rough (the evaluations
-    during training come on top), and cheap: two steps per loss and data set."""
+    one timed eager step of each loss's paper recipe (after bench's warm-up steps), times the budget's
+    generator steps and seeds. Rough: the evaluations during training, the second protocol and the
+    learning-rate sweep come on top."""
     total = 0.0
     for dataset in datasets:
-        image = dataset in IMAGE_DATASETS
-        steps = budget.image_steps if image else budget.toy_steps
-        batch = budget.batch_size if image else budget.toy_batch_size
+        batch = budget.batch_size if dataset in IMAGE_DATASETS else budget.toy_batch_size
         for loss in LOSS_NAMES:
-            rate = throughput(loss, dataset, steps=1, warmup=1, batch_size=batch, device=device, data_root=data_root)
-            total += rate["ms_per_step"] / 1000 * steps * len(budget.seeds)
+            (rate,) = compare_variants(loss, ["eager"], dataset, batch_size=batch, device=device, steps=1,
+                                       rounds=1, data_root=data_root)
+            total += rate["ms_per_step"] / 1000 * budget.steps_for(dataset) * len(budget.seeds)
     return total
 
 

@@ -22,7 +22,9 @@ LOSS_NAMES: tuple[str, ...] = ("minimax", "nonsaturating", "wgan", "wgan-gp", "l
 
 @dataclass(frozen=True)
 class Recipe:
-    """A loss's training recipe from its paper; every field can be overridden with ``replace``."""
+    """A loss's published training recipe (DCGAN's Adam settings for minimax, non-saturating, LSGAN and
+    hinge, without the spectral normalisation of the hinge papers; WGAN's and WGAN-GP's own); every field
+    can be overridden with ``replace``."""
 
     optimizer: str = "adam"  # "adam" or "rmsprop"
     lr: float = 2e-4

@@ -435,7 +435,7 @@ def _run_loop(result: TrainResult, opt: _Optimisers, sampler, gen: torch.Generat
     cfg = result.config
     step_fn = TrainStep(result, opt, sampler, gen)
     stops = set(cfg.snapshot_steps) | {cfg.steps}
-    if result.step == 0 and 0 in stops:
+    if result.step == 0 and 0 in stops and 0 not in result.snapshots:  # resumed from the start checkpoint: kept
         _keep_snapshot(result, out, evaluate)
     if out is not None:
         _save(result, opt, gen, out)  # fail fast: a folder that cannot take a checkpoint fails before training

@@ -59,7 +59,7 @@ class Budget:
     """How much training every experiment of the course gets."""
 
     name: str
-    image_steps: int  # generator steps on MNIST
+    image_steps: int  # generator steps of the chapters' image runs (each chapter takes a share of them)
     toy_steps: int  # generator steps on the 2-D mixtures
     batch_size: int  # images
     toy_batch_size: int  # 2-D points: cheap, and small batches let the toy generators escape the data
@@ -67,6 +67,7 @@ class Budget:
     eval_points: int  # evaluations during a comparison run (the last one at the final step), plus step 0
     fashion_steps: int | None = None  # generator steps on Fashion-MNIST (None: image_steps)
     sweep_seeds: int = 0  # seeds of the learning-rate sweep's extra rates (the first ones of ``seeds``)
+    mnist_steps: int | None = None  # generator steps of a comparison run on MNIST (None: image_steps)
 
     def steps_for(self, dataset: str) -> int:
         """Generator steps of a comparison run on ``dataset``."""
@@ -74,6 +75,8 @@ class Budget:
             return self.toy_steps
         if dataset == "fashion-mnist" and self.fashion_steps:
             return self.fashion_steps
+        if dataset == "mnist" and self.mnist_steps:
+            return self.mnist_steps
         return self.image_steps
 
     def batch_for(self, dataset: str) -> int:
@@ -86,7 +89,7 @@ class Budget:
 _BUDGETS = {
     "smoke": Budget("smoke", image_steps=20, toy_steps=200, batch_size=64, toy_batch_size=256, seeds=(0,),
                     eval_points=2, sweep_seeds=1),
-    "book": Budget("book", image_steps=5000, toy_steps=2000, batch_size=64, toy_batch_size=256,
+    "book": Budget("book", image_steps=2000, mnist_steps=5000, toy_steps=2000, batch_size=64, toy_batch_size=256,
                    seeds=(0, 1, 2, 3, 4), eval_points=8, fashion_steps=2000, sweep_seeds=3),
     "full": Budget("full", image_steps=10000, toy_steps=5000, batch_size=64, toy_batch_size=256,
                    seeds=tuple(range(10)), eval_points=10, sweep_seeds=5),

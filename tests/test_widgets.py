@@ -38,7 +38,8 @@ def comparison(tmp_path):
                 path = sample_png(tmp_path, "mnist", loss, seed, s)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(_png(0 if s == 0 else 40 * i + 10 * seed + (loss == "lsgan")))
-    return {"meta": {}, "datasets": {"mnist": {"steps": 20, "runs": runs}}}, tmp_path
+    paper = {"protocol": "paper", "variant": "paper", "lr": None, "steps": 20, "batch_size": 64, "runs": runs}
+    return {"meta": {}, "datasets": {"mnist": {"experiments": {"paper": paper}}}}, tmp_path
 
 
 def test_data_lists_the_choices_in_the_books_order_and_shares_identical_grids(comparison):
@@ -68,7 +69,7 @@ def test_html_opens_on_the_chosen_run_at_its_last_step_with_controls_off_until_i
 def test_a_loss_missing_from_the_comparison_opens_on_the_first_and_a_diverged_run_says_so(comparison):
     results, out = comparison
     assert '<option value="lsgan" selected>' in explorer(results, out, loss="wgan").html
-    runs = results["datasets"]["mnist"]["runs"]
+    runs = results["datasets"]["mnist"]["experiments"]["paper"]["runs"]
     runs[:] = [r for r in runs if (r["loss"], r["seed"]) != ("hinge", 0)]
     runs.append({"loss": "hinge", "seed": 0, "dataset": "mnist", "diverged": "NaN at step 3"})
     page = explorer(results, out, loss="hinge").html  # opens on seed 0, which diverged for hinge
@@ -88,9 +89,9 @@ def test_bad_input_is_named(comparison):
 def test_explorer_of_a_real_comparison(tmp_path, data_root):
     from ganlib.budget import Budget
 
-    tiny = Budget("tiny", image_steps=4, toy_steps=30, batch_size=32, toy_batch_size=64, seeds=(0,), eval_points=2,
-                  eval_samples=200)
-    res = run_comparison(["hinge", "lsgan"], [0], ["mnist"], tiny, tmp_path, device="cpu", data_root=data_root)
+    tiny = Budget("tiny", image_steps=4, toy_steps=30, batch_size=32, toy_batch_size=64, seeds=(0,), eval_points=2)
+    res = run_comparison(["hinge", "lsgan"], [0], ["mnist"], tiny, tmp_path, device="cpu", data_root=data_root,
+                         protocols=("paper",), sweep=False)
     data = explorer_data(res, tmp_path)
     assert data["losses"] == ["lsgan", "hinge"] and data["steps"] == [0, 2, 4]
     shown = data["images"][data["runs"]["hinge|0"]["images"][1]]

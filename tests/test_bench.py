@@ -49,6 +49,13 @@ def test_flop_counter_on_a_hand_computed_layer():
     assert counted_flops(lambda: layer(torch.ones(4, 3))) == 2 * 4 * 3 * 5
 
 
+def test_wgan_gp_is_measured_with_its_penalty_flops():
+    # the penalty's autograd.grad on a leaf input broke torch's module tracker inside the flop counter
+    (gp,) = compare_variants("wgan-gp", ["eager"], "ring", batch_size=8, device="cpu", steps=1, rounds=1, workers=0)
+    (wgan,) = compare_variants("wgan", ["eager"], "ring", batch_size=8, device="cpu", steps=1, rounds=1, workers=0)
+    assert gp["gflop_per_step"] > wgan["gflop_per_step"] > 0  # the same five critic steps plus the penalty
+
+
 def test_tutorial_loop_reads_its_loss_every_step_and_starts_a_new_epoch():
     cfg = TrainConfig(loss="nonsaturating", dataset="ring", batch_size=20_000, device="cpu")
     loop = TutorialLoop(cfg, torch.device("cpu"), tutorial_dataset("ring", None), workers=0)

@@ -314,6 +314,22 @@ def _common_seed(b: dict, losses: list[str], seed: int | None) -> int | None:
     return min(common) if common else (min(anyone) if anyone else None)
 
 
+PANELS_PER_ROW = 3  # six losses as 2 × 3: readable on a phone-width page, where a row of six is not
+
+
+def panel_axes(n: int, width: float, height: float) -> tuple[plt.Figure, list]:
+    """A figure with ``n`` panels of ``width`` × ``height`` inches, at most ``PANELS_PER_ROW`` per row;
+    unused cells of the last row are switched off."""
+    n = max(1, n)
+    cols = min(n, PANELS_PER_ROW)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    flat = list(axes.flat)
+    for ax in flat[n:]:
+        ax.axis("off")
+    return fig, flat[:n]
+
+
 def sample_grids(results: dict, out: str | Path, dataset: str = "mnist", seed: int | None = None,
                  step: int | None = None, protocol: str = "paper"):
     """Fixed-noise sample grids of every loss side by side at the last (or ``step``) evaluation, one
@@ -322,8 +338,8 @@ def sample_grids(results: dict, out: str | Path, dataset: str = "mnist", seed: i
     losses = _losses(b)
     seed = _common_seed(b, losses, seed)
     step = step or b["steps"]
-    fig, axes = plt.subplots(1, max(1, len(losses)), figsize=(2.3 * max(1, len(losses)), 2.6), squeeze=False)
-    for ax, loss in zip(axes[0], losses):
+    fig, axes = panel_axes(len(losses), 2.3, 2.6)
+    for ax, loss in zip(axes, losses):
         path = sample_png(Path(out), dataset, loss, seed, step, b["variant"]) if seed is not None else None
         rec = next((r for r in b["runs"] if r["loss"] == loss and r["seed"] == seed), None)
         if path is not None and path.exists() and rec is not None and "diverged" not in rec:
@@ -347,8 +363,8 @@ def toy_panels(results: dict, out: str | Path, dataset: str = "ring", seed: int 
     losses = _losses(b)
     seed = _common_seed(b, losses, seed)
     mixture = toy_mixture(dataset)
-    fig, axes = plt.subplots(1, max(1, len(losses)), figsize=(2.4 * max(1, len(losses)), 2.7), squeeze=False)
-    for ax, loss in zip(axes[0], losses):
+    fig, axes = panel_axes(len(losses), 2.4, 2.7)
+    for ax, loss in zip(axes, losses):
         rec = next((r for r in b["runs"] if r["loss"] == loss and r["seed"] == seed), None)
         folder = run_dir(Path(out), dataset, loss, seed, b["variant"])
         if rec is None or "diverged" in rec or not (folder / "checkpoint.pt").exists():

@@ -134,3 +134,10 @@ def test_stored_results_from_before_the_protocols_still_render(tmp_path):
     assert (tmp_path / "samples_mnist.png").exists() and (tmp_path / "toy_ring.png").exists()
     # the old keys stay, so chapters written for them still run
     assert res["datasets"]["mnist"]["steps"] == 2000 and "summary" in res["datasets"]["mnist"]
+
+
+def test_panels_come_three_to_a_row():
+    fig, axes = report.panel_axes(6, 2.0, 2.0)
+    assert len(axes) == 6 and fig.get_size_inches().tolist() == [6.0, 4.0]
+    fig, axes = report.panel_axes(4, 2.0, 2.0)  # two rows, the last two cells switched off
+    assert len(axes) == 4 and len(fig.axes) == 6 and not fig.axes[5].axison

@@ -41,6 +41,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass
 
+from .data import TOY_DATASETS
 from .errors import check_choice
 
 BUDGET_ENV = "GANLIB_BUDGET"
@@ -71,7 +72,7 @@ class Budget:
 
     def steps_for(self, dataset: str) -> int:
         """Generator steps of a comparison run on ``dataset``."""
-        if dataset in ("ring", "grid"):
+        if dataset in TOY_DATASETS:
             return self.toy_steps
         if dataset == "fashion-mnist" and self.fashion_steps:
             return self.fashion_steps
@@ -80,7 +81,7 @@ class Budget:
         return self.image_steps
 
     def batch_for(self, dataset: str) -> int:
-        return self.toy_batch_size if dataset in ("ring", "grid") else self.batch_size
+        return self.toy_batch_size if dataset in TOY_DATASETS else self.batch_size
 
     def as_dict(self) -> dict:
         return asdict(self)

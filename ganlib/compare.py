@@ -279,12 +279,17 @@ def _pairwise(records: list[dict], metrics: Sequence[str]) -> dict:
                                    for loss in losses}) for m in metrics}
 
 
-def _block(exp: Experiment, records: list[dict], budget: Budget) -> dict:
-    kind = "image" if exp.dataset in IMAGE_DATASETS else "toy"
+def _stats(dataset: str, records: list[dict]) -> dict:
+    """The summary over seeds and the pairwise differences of one experiment's runs on ``dataset``."""
+    kind = "image" if dataset in IMAGE_DATASETS else "toy"
     metrics = (IMAGE_METRICS if kind == "image" else TOY_METRICS) + RUN_METRICS
+    return {"summary": summarise(records, metrics), "pairwise": _pairwise(records, PAIRWISE[kind])}
+
+
+def _block(exp: Experiment, records: list[dict], budget: Budget) -> dict:
     return {"protocol": exp.protocol, "variant": exp.variant, "lr": exp.resolved_lr,
             "steps": budget.steps_for(exp.dataset), "batch_size": budget.batch_for(exp.dataset), "runs": records,
-            "summary": summarise(records, metrics), "pairwise": _pairwise(records, PAIRWISE[kind])}
+            **_stats(exp.dataset, records)}
 
 
 # ------------------------------------------------------------------------------------------- meta
@@ -331,9 +336,9 @@ def _meta(budget: Budget, datasets: Sequence[str], protocols: Sequence[str], dev
     notes = [f"the GANs on {d} trained on images that include its FCD reference (every split present was "
              f"loaded); its FCD is not measured on unseen images" for d in datasets
              if data[d].get("gan_training_includes_reference")]
+    stated = describe()
     return {"command": command, "budget": budget.as_dict(),
-            "protocols": {p: describe()[p] for p in protocols} | {k: v for k, v in describe().items()
-                                                                    if k not in PROTOCOLS},
+            "protocols": {p: stated[p] for p in protocols} | {k: v for k, v in stated.items() if k not in PROTOCOLS},
             "device": str(device), "gpu": gpu, "cpu_threads": torch.get_num_threads(), "jobs": jobs,
             "torch": torch.__version__, "python": platform.python_version(),
             "data": data,
@@ -432,12 +437,10 @@ def _upgrade_legacy(res: dict) -> dict:
     data = {d: {"gan_training": text.split(": ", 1)[-1]} for d, text in meta["data"].items()}
     datasets = {}
     for d, old in res["datasets"].items():  # the old keys stay: chapters written for them still run
-        kind = "image" if d in IMAGE_DATASETS else "toy"
-        metrics = (IMAGE_METRICS if kind == "image" else TOY_METRICS) + RUN_METRICS
         runs = [{**r, "protocol": "paper", "variant": "paper"} for r in old["runs"]]
-        block = {"protocol": "paper", "variant": "paper", "lr": None, "steps": old["steps"],
-                 "batch_size": meta["budget"]["toy_batch_size" if kind == "toy" else "batch_size"], "runs": runs,
-                 "summary": summarise(runs, metrics), "pairwise": _pairwise(runs, PAIRWISE[kind])}
+        batch = meta["budget"]["batch_size" if d in IMAGE_DATASETS else "toy_batch_size"]
+        block = {"protocol": "paper", "variant": "paper", "lr": None, "steps": old["steps"], "batch_size": batch,
+                 "runs": runs, **_stats(d, runs)}
         datasets[d] = {**old, "data": data.get(d, {}), "experiments": {"paper": block}}
     return {"schema": SCHEMA, "meta": meta, "datasets": datasets}
 

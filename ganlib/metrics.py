@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
-from .classifier import (N_CLASSES, REFERENCES, check_images, classify, file_sha256, images_sha256_16, load_classifier, load_record,
+from .classifier import (N_CLASSES, check_images, classify, file_sha256, images_sha256_16, load_classifier, load_record,
                          record_path, reference_path, reference_set)
 from .data import IMAGE_DATASETS, TOY_DATASETS, ToyMixture, to_float
 from .errors import GanlibError, check_choice
@@ -181,8 +181,6 @@ def write_reference(dataset: str, root: str | Path | None = None, verbose: bool 
     """Compute μ_r, Σ_r of the shipped classifier's features on ``dataset``'s reference images, write
     them beside the weights and add their name, size and sha256 to the classifier's record."""
     ref = reference_set(dataset, root, verbose)
-    if ref.name != REFERENCES[dataset]:
-        raise GanlibError(f"reference {ref.name!r} is not the one ganlib names for {dataset}")
     stats = gaussian_stats(classifier_features(to_float(ref.images), dataset), ref.name)
     path = reference_path(dataset)
     save_torch({"mu": stats.mu, "sigma": stats.sigma, "n": stats.n}, path)
@@ -226,8 +224,7 @@ def kl_to_uniform(histogram: Tensor | list[float]) -> float:
 
 
 def _coverage_from_logits(logits: Tensor) -> dict:
-    probs = torch.softmax(logits.to(torch.float64), 1)
-    counts = torch.bincount(probs.argmax(1), minlength=N_CLASSES).to(torch.float64)
+    counts = torch.bincount(logits.argmax(1), minlength=N_CLASSES).to(torch.float64)  # softmax keeps the argmax
     hist = counts / counts.sum()
     return {"classes_covered": int((hist >= COVERED_SHARE).sum().item()),
             "kl_to_uniform": kl_to_uniform(hist),

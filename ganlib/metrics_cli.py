@@ -38,7 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "Fashion-MNIST: trains on its train split, its test split is the reference.")
     q.add_argument("--dataset", required=True, choices=IMAGE_DATASETS, metavar="NAME",
                    help=f"{' or '.join(IMAGE_DATASETS)} (offline root from GANLIB_DATA)")
-    q.add_argument("--epochs", type=positive_int, default=None, help="epochs (default 15 for mnist, 5 for fashion-mnist)")
+    q.add_argument("--epochs", type=positive_int, default=None, help="epochs (default 20 for mnist, 5 for fashion-mnist)")
     q.add_argument("--seed", type=nonnegative_int, default=0, help="seed of initialisation, shuffling, augmentation (default 0)")
     q.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                    help="small random rotations/scalings/shifts (default: on for mnist, off for fashion-mnist)")

@@ -15,6 +15,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .checkpoint import CHECKPOINT
 from .data import IMAGE_DATASETS, toy_mixture
 from .errors import GanlibError
 from .io import save_figure
@@ -57,7 +58,6 @@ COLUMNS: dict[str, Column] = {
     "images_per_s": Column("images/s", "{:.0f}", None,
                            "Generator steps × batch size per training second; critic steps are its cost."),
 }
-EXPERIMENT_COLUMNS = ("seeds", "mean ± std", "95 % interval")
 TABLE_NOTE = ("Each cell: mean ± sample standard deviation over the finished seeds, and for the quality metrics "
               "in brackets the 95 % percentile-bootstrap interval of the mean.")
 X_AXES = {"step": "generator step", "critic_updates": "critic updates", "train_s": "training seconds"}
@@ -367,7 +367,7 @@ def toy_panels(results: dict, out: str | Path, dataset: str = "ring", seed: int 
     for ax, loss in zip(axes, losses):
         rec = next((r for r in b["runs"] if r["loss"] == loss and r["seed"] == seed), None)
         folder = run_dir(Path(out), dataset, loss, seed, b["variant"])
-        if rec is None or "diverged" in rec or not (folder / "checkpoint.pt").exists():
+        if rec is None or "diverged" in rec or not (folder / CHECKPOINT).exists():
             why = "no run" if rec is None else "diverged" if "diverged" in rec else "no checkpoint"
             ax.set_title(f"{loss}\n({why})", fontsize=9)
             ax.axis("off")

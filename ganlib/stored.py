@@ -18,7 +18,7 @@ from typing import Sequence
 from .bench import compare_variants
 from .budget import Budget
 from .compare import RESULTS
-from .data import IMAGE_DATASETS, default_cache
+from .data import default_cache
 from .errors import GanlibError
 from .losses import LOSS_NAMES
 
@@ -78,9 +78,8 @@ def training_seconds(budget: Budget, datasets: Sequence[str], device: str = "aut
     learning-rate sweep come on top."""
     total = 0.0
     for dataset in datasets:
-        batch = budget.batch_size if dataset in IMAGE_DATASETS else budget.toy_batch_size
         for loss in LOSS_NAMES:
-            (rate,) = compare_variants(loss, ["eager"], dataset, batch_size=batch, device=device, steps=1,
+            (rate,) = compare_variants(loss, ["eager"], dataset, batch_size=budget.batch_for(dataset), device=device, steps=1,
                                        rounds=1, data_root=data_root)
             total += rate["ms_per_step"] / 1000 * budget.steps_for(dataset) * len(budget.seeds)
     return total

@@ -24,7 +24,6 @@ from .io import os_reason, save_torch
 CHECKPOINT = "checkpoint.pt"
 HISTORY = "history.json"
 SAMPLES = "samples.png"
-RUN_FILES: tuple[str, ...] = (CHECKPOINT, HISTORY, SAMPLES)
 FORMAT = 1
 # config fields that may change when a run is resumed: they do not alter what has been trained
 RESUMABLE_CHANGES = frozenset({"steps", "device", "snapshot_steps", "check_every", "checkpoint_every", "cuda_graph"})
@@ -150,7 +149,7 @@ def prepare_out_dir(out: Path | None, config: dict, resume: bool, verbose: bool)
         return None
     path = out / CHECKPOINT
     if not path.exists():
-        others = [name for name in RUN_FILES if (out / name).exists()]
+        others = [name for name in (HISTORY, SAMPLES) if (out / name).exists()]
         if others:  # results without the checkpoint that made them: never overwritten, never resumed
             raise GanlibError(f"{out} holds {', '.join(others)} but no {CHECKPOINT}, so it cannot be resumed "
                               f"and is not overwritten; move it away or choose another --out")

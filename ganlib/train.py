@@ -437,8 +437,8 @@ def _run_loop(result: TrainResult, opt: _Optimisers, sampler, gen: torch.Generat
     stops = set(cfg.snapshot_steps) | {cfg.steps}
     if result.step == 0 and 0 in stops and 0 not in result.snapshots:  # resumed from the start checkpoint: kept
         _keep_snapshot(result, out, evaluate)
-    if out is not None:
-        _save(result, opt, gen, out)  # fail fast: a folder that cannot take a checkpoint fails before training
+    if out is not None and result.step < cfg.steps:  # a finished run's checkpoint is written by train's end
+        save_run(result, opt, gen, out)  # fail fast: a folder that cannot take a checkpoint fails before training
     saved_step = result.step
     buf = torch.zeros((cfg.check_every, 3), device=result.device)
     times: list[float] = []
@@ -464,14 +464,14 @@ def _run_loop(result: TrainResult, opt: _Optimisers, sampler, gen: torch.Generat
                 if result.step in stops:
                     _keep_snapshot(result, out, evaluate)
                 if save_now:
-                    _save(result, opt, gen, out)
+                    save_run(result, opt, gen, out)
                     saved_step, last_save = result.step, time.perf_counter()
                 t0 += time.perf_counter() - paused
         if times:  # a signal stopped the loop between flushes
             _flush(result, buf, times, out)
             result.elapsed = elapsed0 + time.perf_counter() - t0
         if out is not None and result.step < cfg.steps and result.step != saved_step:
-            _save(result, opt, gen, out)  # stopped by a signal: keep every step trained
+            save_run(result, opt, gen, out)  # stopped by a signal: keep every step trained
     finally:
         bar.close()
 
@@ -554,7 +554,7 @@ def _interrupted_message(stop: _StopFlag, result: TrainResult, out: Path | None)
     return f"{head}; checkpoint saved at {out / ckpt.CHECKPOINT} (step {result.step}); continue with --resume"
 
 
-def _save(result: TrainResult, opt: _Optimisers, gen: torch.Generator, out: Path) -> None:
+def save_run(result: TrainResult, opt: _Optimisers, gen: torch.Generator, out: Path) -> None:
     """Write a checkpoint, after checking that the weights are sound (never save a diverged run)."""
     check_finite_weights(result, out)
     ckpt.save_checkpoint(_state(result, opt, gen), out)

@@ -3,13 +3,15 @@ CUDA graph trains like the eager step, and a run on the GPU checkpoints and resu
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
 import ganlib
 from ganlib import checkpoint as ckpt
 from ganlib.data import make_sampler
-from ganlib.train import TrainConfig, TrainStep, new_run
+from ganlib.train import TrainConfig, TrainStep, new_run, restore, save_run
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 GPU = torch.device("cuda") if torch.cuda.is_available() else None
@@ -21,7 +23,7 @@ def gpu_step(loss: str, dataset: str = "ring", graph: bool = False, root=None,
     cfg = TrainConfig(loss=loss, dataset=dataset, batch_size=32, device="cuda", cuda_graph=graph)
     result, opt, gen = new_run(cfg, GPU)
     if state is not None:
-        ckpt.restore(state, result, opt, gen)
+        restore(state, Path(ckpt.CHECKPOINT), result, opt, gen)
     return TrainStep(result, opt, make_sampler(dataset, GPU, root, verbose=False), gen), result
 
 
@@ -59,7 +61,7 @@ def test_graph_trains_like_eager_from_the_same_checkpoint(loss, dataset, tmp_pat
     step, result = gpu_step(loss, dataset, root=root)
     for _ in range(3):  # optimiser state exists, as in any checkpoint after step 0
         step()
-    ckpt.save(result, step.opt, step.gen, tmp_path / ckpt.CHECKPOINT)  # written by an eager run
+    save_run(result, step.opt, step.gen, tmp_path)  # a checkpoint written by an eager run
     state = ckpt.load_checkpoint(tmp_path / ckpt.CHECKPOINT)
     k = TrainStep.WARMUP + 5  # warm-up, capture, then replays
     eager_losses, eager, eager_gen = _trained(loss, dataset, root, False, state, k)

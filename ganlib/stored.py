@@ -58,13 +58,15 @@ def fetch_results(repo: str, branch: str, cache: Path | None = None) -> Path:
     return dest / RESULTS_IN_REPO
 
 
-def find_results(local: str | Path, repo: str, branch: str) -> Path:
-    """``local`` if it holds a comparison (a clone of the repository), else the stored results of ``repo``
-    (a git URL) at ``branch``, fetched into the cache. Says which, in one line."""
-    local = Path(local)
-    if (local / RESULTS).is_file():
-        print(f"stored results: {local.as_posix()}/ beside this notebook")
-        return local
+def find_results(candidates: Sequence[str | Path], repo: str, branch: str) -> Path:
+    """The first folder of ``candidates`` that holds a comparison (the notebook is in a clone of the
+    repository), else the stored results of ``repo`` (a git URL) at ``branch``, fetched into the cache.
+    Says which, in one line, the same line for every candidate (the English and the Chinese chapter, one
+    folder apart, print the same)."""
+    for local in map(Path, candidates):
+        if (local / RESULTS).is_file():
+            print(f"stored results: {RESULTS_IN_REPO}/ of this copy of the repository")
+            return local
     out = fetch_results(repo, branch)
     print(f"stored results: {RESULTS_IN_REPO}/ of {repo} at {branch}, fetched into ganlib's cache "
           f"(not beside this notebook)")

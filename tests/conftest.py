@@ -23,3 +23,18 @@ def data_root(offline_data: str, monkeypatch) -> str:
     """The offline root, also set as GANLIB_DATA for code that reads the environment (the metrics)."""
     monkeypatch.setenv("GANLIB_DATA", offline_data)
     return offline_data
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The Chinese edition's coverage per chapter (translated / total blocks), printed after every run that
+    collected tests/test_translation.py; untranslated blocks show in English on the Chinese pages."""
+    reports = [r for key in ("passed", "failed") for r in terminalreporter.stats.get(key, [])]
+    if not any("test_translation.py" in r.nodeid for r in reports):
+        return
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "book" / "tools"))
+    import translate
+
+    terminalreporter.write_sep("-", "Chinese edition: translation coverage")
+    terminalreporter.write_line(translate.report(translate.edition().coverage))

@@ -90,14 +90,26 @@ def browser():
 
 
 def pages(html: Path) -> list[str]:
-    """Every page of the book, relative to the site root."""
-    return sorted(p.relative_to(html).as_posix() for p in (html / "book").glob("*.html"))
+    """Every page of the book in both languages (English in book/, Chinese in zh/), relative to the site root."""
+    return sorted(p.relative_to(html).as_posix() for folder in ("book", "zh") for p in (html / folder).glob("*.html"))
 
 
 def chapter_pages() -> list[str]:
-    """The pages the table of contents names (known without building, for parametrising)."""
+    """The pages the table of contents names, English then Chinese (known without building, for parametrising)."""
     toc = (ROOT / "_toc.yml").read_text()
-    return [f"{name}.html" for name in re.findall(r"(?:root|file):\s*(\S+)", toc)]
+    english = [f"{name}.html" for name in re.findall(r"(?:root|file):\s*(\S+)", toc)]
+    return english + [f"zh/{Path(name).name}" for name in english]
+
+
+def notebook(path: str) -> Path:
+    """The notebook a page is made from: book/X.html from book/X.ipynb, zh/X.html from book/zh/X.ipynb."""
+    return ROOT / "book" / path.replace(".html", ".ipynb") if path.startswith("zh/") else \
+        ROOT / path.replace(".html", ".ipynb")
+
+
+def twin(path: str) -> str:
+    """The same page in the other language."""
+    return f"zh/{path.removeprefix('book/')}" if path.startswith("book/") else f"book/{path.removeprefix('zh/')}"
 
 
 # --- what a page must satisfy ----------------------------------------------------------------------------
@@ -229,9 +241,10 @@ def check_phone(page) -> list[str]:
 def check_colab_links(page, path: str) -> list[str]:
     """Every Colab link on a chapter's page opens that chapter's .ipynb on main of the book's repository."""
     repo = re.search(r"^\s+url:\s*https://github\.com/(\S+)", (ROOT / "_config.yml").read_text(), re.M).group(1)
-    want = f"https://colab.research.google.com/github/{repo}/blob/main/{path.replace('.html', '.ipynb')}"
+    source = notebook(path)
+    want = f"https://colab.research.google.com/github/{repo}/blob/main/{source.relative_to(ROOT).as_posix()}"
     links = page.evaluate("() => Array.from(document.querySelectorAll('a[href*=\"colab.research\"]'), a => a.href)")
-    if not (ROOT / path.replace(".html", ".ipynb")).exists():
+    if not source.exists():
         return [f"Colab link on a page without a notebook: {h}" for h in links]
     if not links:
         return ["no Colab link on a notebook chapter"]
@@ -242,7 +255,7 @@ def check_explorers(page, path: str) -> list[str]:
     """A chapter that makes an explorer shows one, and changing each control of each explorer changes its
     picture and its numbers."""
     problems = []
-    source = ROOT / path.replace(".html", ".ipynb")
+    source = notebook(path)
     boxes = page.locator(".ganlib-explorer").all()
     if source.exists() and "explorer(" in source.read_text() and not boxes:
         problems.append("the chapter makes an explorer, but the page shows none")
@@ -272,6 +285,27 @@ def check_explorers(page, path: str) -> list[str]:
     return problems
 
 
+def check_language_link(page, site: str, path: str) -> list[str]:
+    """The page links to the same page in the other language, whose own link leads back here; the page
+    declares its language (zh-CN or en) for fonts, hyphenation and screen readers."""
+    problems = []
+    want_lang = "zh-CN" if path.startswith("zh/") else "en"
+    if page.evaluate("() => document.documentElement.lang") != want_lang:
+        problems.append(f"the page does not declare lang={want_lang}")
+    link = page.locator("a.edition-link")
+    if link.count() != 1:
+        return problems + [f"{link.count()} links to the other language (want 1)"]
+    link.click()
+    page.wait_for_load_state("load")
+    if page.url != f"{site}/{twin(path)}":
+        return problems + [f"the language link leads to {page.url}, not {twin(path)}"]
+    page.locator("a.edition-link").click()
+    page.wait_for_load_state("load")
+    if page.url != f"{site}/{path}":
+        problems.append(f"the way back from {twin(path)} leads to {page.url}")
+    return problems
+
+
 def _shot(page, name: str) -> None:
     """A full-page screenshot for people to look at (JPEG: a tall page encodes several times faster)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -294,12 +328,14 @@ def test_page_as_readers_see_it(browser, site, html_dir, path):
             found += check_column(page) + check_colab_links(page, path) + check_explorers(page, path)
         if viewport is PHONE:
             found += check_phone(page)
+        if viewport is DESKTOP and scheme == "dark":
+            found += check_language_link(page, site, path)
         found += [f"script from the internet not served locally: {u}" for u in unserved
                   if u.endswith(".js") or "/npm/" in u]
         theme = page.evaluate("() => document.documentElement.dataset.theme")
         if theme != scheme:
             found.append(f"the page shows theme {theme!r} where the reader's system asks for {scheme!r}")
-        _shot(page, f"{Path(path).stem}-{viewport['width']}-{scheme}.jpg")
+        _shot(page, f"{path.removesuffix('.html').replace('/', '-')}-{viewport['width']}-{scheme}.jpg")
         problems += [f"[{viewport['width']} px {scheme}] {p}" for p in found]
         context.close()
     assert not problems, f"{path}:\n  " + "\n  ".join(problems)

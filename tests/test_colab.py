@@ -112,8 +112,10 @@ def test_results_beside_the_notebook_are_used_as_they_are(tmp_path, capsys):
 
     (tmp_path / "results").mkdir()
     (tmp_path / "results" / "results.json").write_text("{}")
-    assert find_results(tmp_path / "results", "file:///no/such/repository", "main") == tmp_path / "results"
-    assert "beside this notebook" in capsys.readouterr().out
+    # the Chinese notebook (book/zh) finds book/results one folder up, and says the same as the English one
+    candidates = [tmp_path / "zh" / "results", tmp_path / "results"]
+    assert find_results(candidates, "file:///no/such/repository", "main") == tmp_path / "results"
+    assert capsys.readouterr().out == "stored results: book/results/ of this copy of the repository\n"
 
 
 def test_a_failed_fetch_is_one_clear_line(tmp_path, monkeypatch):
@@ -122,7 +124,7 @@ def test_a_failed_fetch_is_one_clear_line(tmp_path, monkeypatch):
 
     monkeypatch.setenv("GANLIB_CACHE", str(tmp_path / "cache"))
     with pytest.raises(GanlibError, match=r"^git clone failed: fatal: .*no-such-repository"):
-        find_results(tmp_path / "results", f"file://{tmp_path}/no-such-repository", "main")
+        find_results([tmp_path / "results"], f"file://{tmp_path}/no-such-repository", "main")
     assert not list((tmp_path / "cache" / "stored").iterdir())  # nothing half-fetched is left to be reused
 
 

@@ -9,7 +9,8 @@ This is the only way the stored outputs are made: the book builds with execution
 compares a fresh run against them. Each notebook is written atomically, only if it ran cleanly and its
 outputs pass book/tools/output_check.py (no absolute path, no repeated stderr line).
 Every chapter's install cell is (re)written from one template, with the repository URL and branch
-from _config.yml.
+from _config.yml. The Chinese notebooks of the chapters that ran are then made again
+(book/tools/translate.py), since they carry the English code cells and outputs.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ganlib.io import atomic_path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from output_check import problems  # noqa: E402
+import translate  # noqa: E402
 
 INSTALL_MARK = "# ganlib-install"
 # The install cell of every chapter. It runs in Colab, in Jupyter and under nbval, and does nothing where
@@ -100,15 +102,20 @@ def main() -> None:
                         help="rewrite each chapter's install cell from the template, execute nothing")
     args = parser.parse_args()
     paths = args.notebooks or sorted((ROOT / "book").glob("[0-9]*.ipynb"))
-    if args.install_cell_only:
-        for p in paths:
+    for p in paths:
+        if p.resolve().parent != ROOT / "book":
+            sys.exit(f"run_notebooks: {p} is not an English chapter (book/*.ipynb); the Chinese notebooks in "
+                     "book/zh are made from the English ones by book/tools/translate.py")
+    for p in paths:
+        if args.install_cell_only:
             nb = nbformat.read(p, as_version=4)
             set_install_cell(nb, install_cell())
             save(nb, p)
-        return
-    for p in paths:
-        print(f"{p.name}: running with GANLIB_BUDGET={args.budget} ...", flush=True)
-        print(f"{p.name}: done in {run(p, args.budget, args.timeout):.0f} s", flush=True)
+        else:
+            print(f"{p.name}: running with GANLIB_BUDGET={args.budget} ...", flush=True)
+            print(f"{p.name}: done in {run(p, args.budget, args.timeout):.0f} s", flush=True)
+    # the Chinese notebooks carry the English code and outputs: make them again from the new ones
+    translate.main([arg for p in paths for arg in ("--chapter", p.stem)])
 
 
 if __name__ == "__main__":

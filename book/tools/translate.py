@@ -12,7 +12,8 @@ A block without a translation, with a fuzzy one (its English changed since it wa
 fails the checks below stays in English and counts as untranslated: an English edit never breaks the Chinese
 build, it lowers the coverage. The checks compare each translation with its English block through the MyST
 parser the book uses: the same markdown structure (headings, lists, tables, emphasis, links, directives), the
-same formulas, code, roles and link targets, and the same numbers in the text.
+same formulas, code, roles and link targets, and the same numbers in the text; and the terms of the glossary
+(chapter 7) translated as the glossary says, unless a translator's comment exempts the block.
 
     python3 book/tools/translate.py            # update the catalogues, write book/zh/, print the coverage
     python3 book/tools/translate.py --check    # write nothing; exit 1 if a file is out of date or a check fails
@@ -31,7 +32,7 @@ from pathlib import Path
 
 import nbformat
 import yaml
-from babel.messages.pofile import read_po
+from babel.messages.pofile import read_po, unescape
 from markdown_it.renderer import RendererHTML
 from myst_parser.config.main import MdParserConfig
 from myst_parser.parsers.mdit import create_md_parser
@@ -176,9 +177,11 @@ def read_catalogue(path: Path) -> dict[str, Entry]:
     for message in catalog:
         if not message.id:
             continue
-        previous = message.previous_id[0] if message.previous_id else ""
-        entries[message.id] = Entry(message.id, message.string or "", message.fuzzy, previous,
-                                    list(message.user_comments))
+        # Babel reads the "#| msgid" lines (the English a fuzzy translation was made for) as comments
+        comments = [c for c in message.user_comments if not c.startswith("|")]
+        previous = "".join(unescape(c[1:].strip().removeprefix("msgid").strip())
+                           for c in message.user_comments if c.startswith("|"))
+        entries[message.id] = Entry(message.id, message.string or "", message.fuzzy, previous, comments)
     return entries
 
 
@@ -300,6 +303,45 @@ def usable(entry: Entry) -> bool:
     return bool(entry.msgstr) and not entry.fuzzy and not problems(entry.msgid, entry.msgstr)
 
 
+# --- terminology ---------------------------------------------------------------------------------------------
+
+GLOSSARY_PAGE = "07_summary"
+EXEMPT = "glossary-exempt:"  # a translator comment: "glossary-exempt: mode; batch" (the term is used otherwise)
+
+
+def glossary() -> list[tuple[str, str]]:
+    """(English term, Chinese term) pairs of the glossary table of the summary: a row's comma-separated
+    terms pair up in order; parenthesised notes are not part of a term. Longest English terms first."""
+    text = source(GLOSSARY_PAGE).read_text()
+    section = text.split("## Glossary", 1)[1].split("\n## ", 1)[0]
+    pairs = []
+    for line in section.splitlines()[1:]:
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
+        if len(cells) < 3 or cells[0] == "English" or not cells[0].strip("-"):
+            continue
+        english = [t.strip() for t in re.sub(r"\s*\([^)]*\)", "", cells[0]).split(",")]
+        chinese = [t.strip() for t in re.split(r"[，,]", re.sub(r"（[^）]*）", "", cells[1]))]
+        if len(english) == len(chinese):
+            pairs += [(e, c) for e, c in zip(english, chinese) if e and c]
+    return sorted(pairs, key=lambda p: -len(p[0]))
+
+
+def term_misses(entry: Entry, pairs: list[tuple[str, str]]) -> list[str]:
+    """Glossary terms of the English block whose Chinese term the translation does not use. A longer term
+    hides the shorter ones inside it ("batch size" is not also "batch")."""
+    prose = _without_markup(entry.msgid)
+    exempt = {t.strip().lower() for c in entry.comments if c.startswith(EXEMPT)
+              for t in c[len(EXEMPT):].split(";")}
+    misses = []
+    for english, chinese in pairs:
+        pattern = re.compile(rf"(?<![\w-]){re.escape(english)}(?:s|es)?(?![\w-])", re.I)
+        if pattern.search(prose):
+            prose = pattern.sub(" ", prose)
+            if chinese not in entry.msgstr and english.lower() not in exempt:
+                misses.append(f"{english} -> {chinese}")
+    return misses
+
+
 # --- the Chinese sources -------------------------------------------------------------------------------------
 
 def translate_text(text: str, table: dict[str, str]) -> str:
@@ -369,6 +411,7 @@ def edition(only: list[str] | None = None) -> Edition:
     files: dict[Path, str] = {}
     coverage: dict[str, dict[str, int]] = {}
     failures: list[str] = []
+    terms = glossary()
     for chapter in only or chapters():
         entries = merge(read_catalogue(catalogue_path(chapter)), messages(chapter))
         files[catalogue_path(chapter)] = write_catalogue(chapter, entries)
@@ -377,6 +420,9 @@ def edition(only: list[str] | None = None) -> Edition:
             if entry.msgstr and not entry.fuzzy:
                 failures += [f"{chapter}.po, cells {entry.cells}: {p} (English: {entry.msgid[:60]!r}...)"
                              for p in problems(entry.msgid, entry.msgstr)]
+                failures += [f"{chapter}.po, cells {entry.cells}: not the glossary's term: {m} (or a "
+                             f"'# {EXEMPT} ...' comment; English: {entry.msgid[:60]!r}...)"
+                             for m in term_misses(entry, terms)]
             if usable(entry):
                 table[entry.msgid] = entry.msgstr
         coverage[chapter] = {"translated": len(table), "total": len(entries),

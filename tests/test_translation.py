@@ -1,0 +1,165 @@
+"""The Chinese edition (book/tools/translate.py): made from the English sources and the catalogues, never
+edited by hand, with the English code and outputs; translations that keep every formula, code name and
+number; English edits that show up as untranslated instead of breaking anything."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "book" / "tools"))
+import translate  # noqa: E402
+
+NOTEBOOKS = [c for c in translate.chapters() if translate.source(c).suffix == ".ipynb"]
+
+
+@pytest.fixture(scope="module")
+def edition() -> translate.Edition:
+    return translate.edition()
+
+
+def test_blocks_put_back_together_are_the_text_and_fences_and_formulas_stay_whole():
+    text = "# Title\n\nA $x$ line.\nSecond line.\n\n\n```python\na = 1\n\nb = 2\n```\n\n$$\nx\n\ny\n$$\n\nEnd"
+    pieces = translate.split_blocks(text)
+    assert "".join(p for p, _ in pieces) == text
+    assert [p for p, gap in pieces if not gap] == [
+        "# Title\n", "A $x$ line.\nSecond line.\n", "```python\na = 1\n\nb = 2\n```\n", "$$\nx\n\ny\n$$\n", "End"]
+    for chapter in translate.chapters():
+        for _, cell in translate.markdown_cells(chapter):
+            assert "".join(p for p, _ in translate.split_blocks(cell)) == cell
+
+
+def test_only_blocks_with_words_are_messages():
+    assert translate.has_prose("The **generator** $G$.")
+    assert translate.has_prose(":::{dropdown} Derivation\n$$x$$\n")
+    assert translate.has_prose("```{note}\nA note.\n```")
+    for block in ("$$\nL_D = \\mathbb{E}[\\text{loss}]\n$$", "```python\nloss = model(x)\n```", "(sec-label)=",
+                  "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://x.org/a)",
+                  "```{bibliography}\n```"):
+        assert not translate.has_prose(block), block
+
+
+def test_the_checks_catch_a_changed_formula_number_role_or_structure_and_accept_a_faithful_translation():
+    english = "The **generator** $G$ trains for 1,500 steps; see {doc}`01_gan_basics` and `ganlib.train`."
+    assert translate.problems(english, "**生成器** $G$ 训练 1500 步；见 {doc}`01_gan_basics` 和 `ganlib.train`。") == []
+    for wrong in ("**生成器** $G_1$ 训练 1500 步；见 {doc}`01_gan_basics` 和 `ganlib.train`。",
+                  "**生成器** $G$ 训练 1600 步；见 {doc}`01_gan_basics` 和 `ganlib.train`。",
+                  "**生成器** $G$ 训练 1500 步；见 {doc}`02_minimax_loss` 和 `ganlib.train`。",
+                  "生成器 $G$ 训练 1500 步；见 {doc}`01_gan_basics` 和 `ganlib.train`。",
+                  "**生成器** $G$ 训练 1500 步；见 {doc}`01_gan_basics` 和 ganlib.train。"):
+        assert translate.problems(english, wrong), wrong
+    assert translate.problems("- one\n- two", "- 一、二")
+    assert translate.problems("## Notation", "### 记号")
+    assert translate.problems(":::{dropdown} Proof\nText.\n:::", "证明\n文本。")
+
+
+def test_the_glossary_check_wants_the_glossarys_term_and_lets_a_longer_term_hide_a_shorter_one():
+    pairs = [("batch size", "批大小"), ("critic", "评论家"), ("batch", "批")]
+    entry = translate.Entry("The critic sees a batch; the batch size is 64.", "判别器看到一批数据；批大小为 64。")
+    assert translate.term_misses(entry, pairs) == ["critic -> 评论家"]
+    entry.comments = [f"{translate.EXEMPT} critic"]
+    assert translate.term_misses(entry, pairs) == []
+    assert translate.term_misses(translate.Entry("Use `critic` and $batch$.", "用 `critic` 和 $batch$。"), pairs) == []
+    assert ("generator", "生成器") in translate.glossary() and ("Pearson χ² divergence", "皮尔逊卡方散度") in translate.glossary()
+
+
+def test_catalogues_keep_backslashes_quotes_newlines_and_flags(tmp_path):
+    entries = [translate.Entry('A "quoted" $\\frac{a}{b}$\nsecond line', '一个“引号” $\\frac{a}{b}$\n第二行',
+                               cells=[3, 5], comments=["glossary-exempt: mode"]),
+               translate.Entry("New text\tend", "旧译文", fuzzy=True, previous="Old text", cells=[0])]
+    path = tmp_path / "x.po"
+    path.write_text(translate.write_catalogue("intro", entries))
+    read = translate.read_catalogue(path)
+    assert [(e.msgid, e.msgstr, e.fuzzy, e.previous, e.comments) for e in read.values()] == [
+        (e.msgid, e.msgstr, e.fuzzy, e.previous, e.comments) for e in entries]
+
+
+def test_merge_keeps_translations_offers_a_changed_block_as_fuzzy_and_drops_vanished_ones():
+    old = {"The generator maps noise to samples.": translate.Entry("The generator maps noise to samples.", "生成器把噪声映射为样本。"),
+           "Kept paragraph.": translate.Entry("Kept paragraph.", "保留的段落。"),
+           "Something unrelated that was deleted entirely.": translate.Entry("Something unrelated that was deleted entirely.", "删除的段落。")}
+    merged = translate.merge(old, {"Kept paragraph.": [1], "The generator maps noise to images.": [2],
+                                   "A completely new sentence here.": [4]})
+    kept, changed, new = merged
+    assert (kept.msgstr, kept.fuzzy) == ("保留的段落。", False)
+    assert (changed.msgstr, changed.fuzzy, changed.previous) == ("生成器把噪声映射为样本。", True,
+                                                                 "The generator maps noise to samples.")
+    assert (new.msgstr, new.fuzzy) == ("", False)
+    assert not translate.usable(changed) and not translate.usable(new)
+
+
+def test_the_chinese_edition_is_up_to_date_with_the_english_text_and_the_catalogues(edition):
+    stale = [p.relative_to(ROOT).as_posix() for p in translate.stale(edition.files)]
+    assert not stale, f"out of date: {stale}; run python3 book/tools/translate.py"
+    made = {p.relative_to(ROOT).as_posix() for p in edition.files}
+    on_disk = {p.relative_to(ROOT).as_posix() for p in (ROOT / "book" / "zh").rglob("*")
+               if p.is_file() and "_build" not in p.parts and ".ipynb_checkpoints" not in p.parts}
+    on_disk |= {p.relative_to(ROOT).as_posix() for p in translate.CATALOGUES.glob("*")}
+    assert on_disk <= made, f"files in book/zh or the catalogues that translate.py does not make: {on_disk - made}"
+
+
+def test_every_translation_keeps_formulas_code_and_numbers(edition):
+    assert not edition.failures, "\n".join(edition.failures)
+
+
+@pytest.mark.parametrize("chapter", NOTEBOOKS)
+def test_the_chinese_notebook_has_the_english_code_outputs_and_cells(chapter):
+    english = nbformat.read(translate.source(chapter), as_version=4)
+    chinese = nbformat.read(translate.ZH / f"{chapter}.ipynb", as_version=4)
+    assert [c.cell_type for c in chinese.cells] == [c.cell_type for c in english.cells]
+    for en, zh in zip(english.cells, chinese.cells):
+        if en.cell_type == "code":
+            assert zh == en, f"code cell {en.get('id')} differs from the English one"
+    assert chinese.metadata == english.metadata
+    colab = f"/blob/main/book/zh/{chapter}.ipynb"
+    assert colab in chinese.cells[0].source, f"the Chinese notebook's Colab badge does not open {colab}"
+
+
+def test_the_chinese_book_configuration_follows_the_english_one():
+    import yaml
+
+    english, chinese = (yaml.safe_load(p.read_text()) for p in (ROOT / "_config.yml", translate.ZH / "_config.yml"))
+    assert chinese["sphinx"]["config"]["language"] == "zh_CN"
+    assert chinese["repository"]["path_to_book"] == "book/zh"
+    assert set(chinese["sphinx"]["local_extensions"]) == set(english["sphinx"]["local_extensions"])
+    for name, folder in chinese["sphinx"]["local_extensions"].items():
+        assert (translate.ZH / folder / f"{name}.py").exists()
+    assert all((translate.ZH / p).exists() for p in chinese["bibtex_bibfiles"])
+    toc = yaml.safe_load((translate.ZH / "_toc.yml").read_text())
+    assert [toc["root"]] + [c["file"] for c in toc["chapters"]] == translate.chapters()
+
+
+def test_an_english_edit_shows_up_as_untranslated_and_an_old_translation_as_fuzzy(tmp_path, monkeypatch):
+    """Edit a translated English paragraph in a copy of the book: the script still makes the Chinese page (with
+    that paragraph in English), the coverage drops by one, and the old translation waits as fuzzy."""
+    copy = tmp_path / "repo"
+    shutil.copytree(ROOT / "book", copy / "book", ignore=shutil.ignore_patterns("results", "_build", "runs"))
+    for name in ("_toc.yml", "_config.yml"):
+        shutil.copy(ROOT / name, copy / name)
+    for name, value in (("ROOT", copy), ("BOOK", copy / "book"), ("ZH", copy / "book" / "zh"),
+                        ("CATALOGUES", copy / "book" / "locale" / "zh_CN" / "LC_MESSAGES")):
+        monkeypatch.setattr(translate, name, value)
+    before = translate.edition()
+    chapter = next(c for c in NOTEBOOKS if before.coverage[c]["translated"])
+    entries = translate.read_catalogue(translate.catalogue_path(chapter))
+    target = next(e for e in entries.values() if translate.usable(e) and len(e.msgid) > 80)
+    edited = target.msgid.replace(" ", " really ", 1)
+    nb = nbformat.read(translate.source(chapter), as_version=4)
+    cell = next(c for c in nb.cells if c.cell_type == "markdown" and target.msgid in c.source)
+    cell.source = cell.source.replace(target.msgid, edited)
+    nbformat.write(nb, str(translate.source(chapter)))
+
+    assert translate.main([]) == 0
+    after = translate.edition()
+    assert after.coverage[chapter]["translated"] == before.coverage[chapter]["translated"] - 1
+    assert after.coverage[chapter]["total"] == before.coverage[chapter]["total"]
+    entry = translate.read_catalogue(translate.catalogue_path(chapter))[edited]
+    assert entry.fuzzy and entry.msgstr == target.msgstr and entry.previous == target.msgid
+    chinese = nbformat.read(translate.ZH / f"{chapter}.ipynb", as_version=4)
+    assert any(edited in c.source for c in chinese.cells if c.cell_type == "markdown")
+    assert not translate.stale(after.files)

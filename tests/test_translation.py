@@ -5,6 +5,7 @@ number; English edits that show up as untranslated instead of breaking anything.
 from __future__ import annotations
 
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -80,7 +81,8 @@ def test_catalogues_keep_backslashes_quotes_newlines_and_flags(tmp_path):
 
 
 def test_merge_keeps_translations_offers_a_changed_block_as_fuzzy_and_drops_vanished_ones():
-    old = {"The generator maps noise to samples.": translate.Entry("The generator maps noise to samples.", "生成器把噪声映射为样本。"),
+    old = {"The generator maps noise to samples.": translate.Entry("The generator maps noise to samples.", "生成器把噪声映射为样本。",
+                                                                   comments=["glossary-exempt: noise"]),
            "Kept paragraph.": translate.Entry("Kept paragraph.", "保留的段落。"),
            "Something unrelated that was deleted entirely.": translate.Entry("Something unrelated that was deleted entirely.", "删除的段落。")}
     merged = translate.merge(old, {"Kept paragraph.": [1], "The generator maps noise to images.": [2],
@@ -89,6 +91,7 @@ def test_merge_keeps_translations_offers_a_changed_block_as_fuzzy_and_drops_vani
     assert (kept.msgstr, kept.fuzzy) == ("保留的段落。", False)
     assert (changed.msgstr, changed.fuzzy, changed.previous) == ("生成器把噪声映射为样本。", True,
                                                                  "The generator maps noise to samples.")
+    assert changed.comments == ["glossary-exempt: noise"]  # the translator's notes go with the translation
     assert (new.msgstr, new.fuzzy) == ("", False)
     assert not translate.usable(changed) and not translate.usable(new)
 
@@ -97,9 +100,10 @@ def test_the_chinese_edition_is_up_to_date_with_the_english_text_and_the_catalog
     stale = [p.relative_to(ROOT).as_posix() for p in translate.stale(edition.files)]
     assert not stale, f"out of date: {stale}; run python3 book/tools/translate.py"
     made = {p.relative_to(ROOT).as_posix() for p in edition.files}
-    on_disk = {p.relative_to(ROOT).as_posix() for p in (ROOT / "book" / "zh").rglob("*")
-               if p.is_file() and "_build" not in p.parts and ".ipynb_checkpoints" not in p.parts}
-    on_disk |= {p.relative_to(ROOT).as_posix() for p in translate.CATALOGUES.glob("*")}
+    # what git would commit there (tracked or new, not ignored: runs/ of an executed notebook is ignored)
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "book/zh", "book/locale"],
+                            cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    on_disk = {p for p in listed.splitlines() if (ROOT / p).exists()}
     assert on_disk <= made, f"files in book/zh or the catalogues that translate.py does not make: {on_disk - made}"
 
 

@@ -201,6 +201,7 @@ def merge(old: dict[str, Entry], current: dict[str, list[int]]) -> list[Entry]:
             if close:
                 entry.msgstr, entry.fuzzy = vanished[close[0]].msgstr, True
                 entry.previous = vanished[close[0]].previous or close[0]
+                entry.comments = list(vanished[close[0]].comments)
         merged.append(entry)
     return merged
 
@@ -329,12 +330,12 @@ def glossary() -> list[tuple[str, str]]:
 def term_misses(entry: Entry, pairs: list[tuple[str, str]]) -> list[str]:
     """Glossary terms of the English block whose Chinese term the translation does not use. A longer term
     hides the shorter ones inside it ("batch size" is not also "batch")."""
-    prose = _without_markup(entry.msgid)
+    prose = _without_markup(entry.msgid).replace("–", "-")  # Jensen–Shannon and Jensen-Shannon alike
     exempt = {t.strip().lower() for c in entry.comments if c.startswith(EXEMPT)
               for t in c[len(EXEMPT):].split(";")}
     misses = []
     for english, chinese in pairs:
-        pattern = re.compile(rf"(?<![\w-]){re.escape(english)}(?:s|es)?(?![\w-])", re.I)
+        pattern = re.compile(rf"(?<![\w-]){re.escape(english.replace('–', '-'))}(?:s|es)?(?![\w-])", re.I)
         if pattern.search(prose):
             prose = pattern.sub(" ", prose)
             if chinese not in entry.msgstr and english.lower() not in exempt:
@@ -353,7 +354,8 @@ def translate_text(text: str, table: dict[str, str]) -> str:
         if not gap and key in table:
             piece = table[key] + piece[len(key):]
         out.append(piece)
-    return _COLAB.sub(lambda m: m.group(1) + "zh/" + m.group(2), "".join(out))
+    text = _COLAB.sub(lambda m: m.group(1) + "zh/" + m.group(2), "".join(out))
+    return text.replace("[![Open In Colab]", "[![在 Colab 中打开]")
 
 
 def chinese_page(chapter: str, table: dict[str, str]) -> str:

@@ -47,7 +47,7 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 from torch.utils.flop_counter import FlopCounterMode
 
 from .argtypes import choice_list, nonnegative_int, positive_int
-from .data import DATASETS, TOY_DATASETS, ToySampler, load_images, make_sampler, toy_mixture
+from .data import DATASETS, TOY_DATASETS, ToySampler, gan_training_images, make_sampler, toy_mixture
 from .errors import GanlibError, check_choice, first_line
 from .io import save_json
 from .losses import LOSS_NAMES, gradient_penalty
@@ -89,7 +89,7 @@ def tutorial_dataset(dataset: str, data_root) -> Dataset:
         points = ToySampler(toy_mixture(dataset), torch.device("cpu")).sample(
             TOY_POINTS, torch.Generator().manual_seed(0))
         return TensorDataset(points, torch.zeros(TOY_POINTS))
-    return _TutorialImages(load_images(dataset, "all", data_root, verbose=False).images)
+    return _TutorialImages(gan_training_images(dataset, data_root, verbose=False).images)
 
 
 class TutorialLoop:

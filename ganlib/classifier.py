@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .data import IMAGE_DATASETS, load_images, to_float
+from .data import IMAGE_DATASETS, REFERENCES, in_reference, load_images, to_float
 from .errors import GanlibError, check_choice
 from .io import save_json, save_torch
 
@@ -28,18 +28,6 @@ WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 FEATURE_DIM = 128
 N_CLASSES = 10
 IMAGE_SHAPE = (1, 28, 28)
-# The FCD reference of each dataset is a fixed, named image set that every reader has (offline data
-# included), and the classifier never trains on it. MNIST offline is only its 10,000-image official
-# test split, so that split is cut in two by index parity: the odd-indexed images (1, 3, …, 9,999) are
-# the reference, the even-indexed ones (0, 2, …, 9,998) train the classifier. Parity, not the first and
-# last 5,000: the first half of the MNIST test split was written by other people (NIST SD-3) than the
-# second (SD-1), and both halves of a parity split hold 2,500 of each.
-REFERENCES: dict[str, str] = {
-    "mnist": "mnist-test-odd",
-    "fashion-mnist": "fashion-mnist-test",
-}
-
-
 class SmallCNN(nn.Module):
     """conv 4×4/2 (24) → conv 4×4/2 (48) → conv 3×3/2 (48) → 768 → 128 → 10 logits; ReLU, batch norm on convs 2-3.
 
@@ -198,11 +186,10 @@ def reference_set(dataset: str, root: str | Path | None = None, verbose: bool = 
     """
     check_choice("classifier dataset", dataset, IMAGE_DATASETS)
     data = _test_split(dataset, root, verbose)
-    if dataset == "mnist":
-        return ReferenceSet(REFERENCES[dataset], data.images[1::2], data.labels[1::2],
-                            "MNIST official test split, the 5,000 odd-indexed images (1, 3, ..., 9,999)")
-    return ReferenceSet(REFERENCES[dataset], data.images, data.labels,
-                        "Fashion-MNIST official test split, all 10,000 images")
+    mask = in_reference(dataset, len(data.images))
+    description = ("MNIST official test split, the 5,000 odd-indexed images (1, 3, ..., 9,999)" if dataset == "mnist"
+                   else "Fashion-MNIST official test split, all 10,000 images")
+    return ReferenceSet(REFERENCES[dataset], data.images[mask], data.labels[mask], description)
 
 
 def classifier_split(dataset: str, root: str | Path | None = None, verbose: bool = True) -> Split:
@@ -218,9 +205,10 @@ def classifier_split(dataset: str, root: str | Path | None = None, verbose: bool
     ref = reference_set(dataset, root, verbose)
     if dataset == "mnist":
         data = _test_split(dataset, root, verbose=False)
+        rest = ~in_reference(dataset, len(data.images))
         desc = ("MNIST official test split: the 5,000 even-indexed images (0, 2, ..., 9,998) train; the 5,000 "
                 f"odd-indexed images, the FCD reference {ref.name}, are held out")
-        return Split(data.images[0::2], data.labels[0::2], ref.images, ref.labels, desc, source_kind(data.source))
+        return Split(data.images[rest], data.labels[rest], ref.images, ref.labels, desc, source_kind(data.source))
     train = load_images(dataset, "train", root, verbose)
     desc = (f"Fashion-MNIST train split ({len(train.images)} images) trains; its test split "
             f"({len(ref.images)} images), the FCD reference {ref.name}, is held out")

@@ -46,8 +46,8 @@ from .argtypes import choice_list, positive_int
 from . import bootstrap
 from .budget import Budget, get_budget, run_seconds
 from .checkpoint import CHECKPOINT
-from .classifier import REFERENCES, load_record, source_kind
-from .data import DATASETS, IMAGE_DATASETS, load_images
+from .classifier import load_record, source_kind
+from .data import DATASETS, IMAGE_DATASETS, REFERENCES, gan_training_images
 from .errors import GanlibError, TrainingDiverged
 from .io import atomic_path, save_json
 from .layout import DONE, RESULTS, run_dir, sample_png
@@ -298,13 +298,12 @@ def _data_meta(dataset: str, data_root) -> dict:
     """Which images the GANs train on and which ones FCD is measured against, without machine paths."""
     if dataset not in IMAGE_DATASETS:
         return {"gan_training": f"{dataset}: samples drawn afresh from the 2-D mixture at every step"}
-    data = load_images(dataset, "all", data_root, verbose=False)  # what train's sampler loads
+    data = gan_training_images(dataset, data_root, verbose=False)  # what train's sampler loads
     rec = load_record(dataset)
     ref = rec.get("reference", {})
-    overlap = "test" in data.splits  # both references are drawn from the official test split
     return {"gan_training": (f"{len(data.images):,} images (split{'s' if len(data.splits) > 1 else ''} "
-                             f"{'+'.join(data.splits)}) from {source_kind(data.source)}"),
-            "gan_training_includes_reference": overlap,
+                             f"{'+'.join(data.splits)}, without the {data.reference_left_out:,} images of the "
+                             f"FCD reference) from {source_kind(data.source)}"),
             "fcd_reference": {"name": ref.get("name", REFERENCES[dataset]), "images": ref.get("images"),
                               "n": ref.get("n")},
             "classifier": {"sha256_16": rec["weights_sha256"][:16], "trained_on": rec["split"],
@@ -333,9 +332,6 @@ def _meta(budget: Budget, datasets: Sequence[str], protocols: Sequence[str], dev
           command: str, jobs: int) -> dict:
     gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
     data = {d: _data_meta(d, data_root) for d in datasets}
-    notes = [f"the GANs on {d} trained on images that include its FCD reference (every split present was "
-             f"loaded); its FCD is not measured on unseen images" for d in datasets
-             if data[d].get("gan_training_includes_reference")]
     stated = describe()
     return {"command": command, "budget": budget.as_dict(),
             "protocols": {p: stated[p] for p in protocols} | {k: v for k, v in stated.items() if k not in PROTOCOLS},
@@ -346,7 +342,7 @@ def _meta(budget: Budget, datasets: Sequence[str], protocols: Sequence[str], dev
                     "references": {d: REFERENCES[d] for d in datasets if d in IMAGE_DATASETS}},
             "statistics": {"rule": bootstrap.RULE, "resamples": bootstrap.RESAMPLES, "level": bootstrap.LEVEL,
                            "min_seeds": bootstrap.MIN_SEEDS, "seed": bootstrap.SEED},
-            "notes": notes,
+            "notes": [],
             "created": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 

@@ -32,8 +32,19 @@ _SPLIT_SIZES = {"train": 60_000, "test": 10_000}  # the same for MNIST and Fashi
 # IDX: magic = 0, 0, type code (0x08: unsigned bytes), number of dimensions; then each dimension as a
 # big-endian uint32; then the payload. Labels are 1-D, images 3-D of 28 × 28.
 _IDX_NDIM = {"labels": 1, "images": 3}
-# the data descriptions this process has printed (dataset, splits, missing splits, offline): each once
-ANNOUNCED: set[tuple[str, tuple[str, ...], tuple[str, ...], bool]] = set()
+# the data descriptions this process has printed (dataset, splits, missing splits, offline, reference left
+# out): each once
+ANNOUNCED: set[tuple[str, tuple[str, ...], tuple[str, ...], bool, int]] = set()
+# The FCD reference of each image dataset (ganlib.metrics): a fixed, named part of its official test split that
+# every reader has (offline data included) and that no network trains on, neither the FCD classifier nor a
+# GAN. MNIST offline is only its 10,000-image test split, so that split is cut in two by index parity: the
+# odd-indexed images (1, 3, ..., 9,999) are the reference. Parity, not the first and last 5,000: the first
+# half of the MNIST test split was written by other people (NIST SD-3) than the second (SD-1), and both
+# halves of a parity split hold 2,500 of each. Fashion-MNIST's reference is its whole test split.
+REFERENCES: dict[str, str] = {
+    "mnist": "mnist-test-odd",
+    "fashion-mnist": "fashion-mnist-test",
+}
 
 
 @dataclass
@@ -47,12 +58,16 @@ class ImageSet:
     source: str  # where from, with the folder: a cache key and a record, not for messages
     missing: tuple[str, ...] = ()  # requested splits the offline folder does not hold
     offline: bool = True
+    reference_left_out: int = 0  # images of the FCD reference removed (gan_training_images)
 
     def describe(self) -> str:
         """One line without any machine path: dataset, image count, splits, and what was asked for but
-        not there (printed, so that less data than asked is never used silently)."""
+        not there or left out (printed, so that less data than asked is never used silently)."""
         s = "s" if len(self.splits) > 1 else ""
         line = f"{_TITLES[self.name]}: {len(self.images):,} images, {'+'.join(self.splits)} split{s}"
+        if self.reference_left_out:
+            line += (f" without the {self.reference_left_out:,} images of the FCD reference "
+                     f"{REFERENCES[self.name]}")
         where = "offline data" if self.offline else "downloaded by torchvision"
         absent = "".join(f"; the {_SPLIT_SIZES[m]:,}-image {m} split is not there" for m in self.missing)
         return f"{line} ({where}{absent})"
@@ -164,11 +179,44 @@ def load_images(name: str, split: str = "all", root: str | Path | None = None,
         data = _load_offline(name, Path(root), split)
     else:
         data = _load_online(name, default_cache(), split)
-    key = (name, data.splits, data.missing, data.offline)
+    _announce(data, verbose)
+    return data
+
+
+def _announce(data: ImageSet, verbose: bool) -> None:
+    key = (data.name, data.splits, data.missing, data.offline, data.reference_left_out)
     if verbose and key not in ANNOUNCED:
         ANNOUNCED.add(key)
         print(data.describe())
-    return data
+
+
+def in_reference(name: str, n_test: int) -> Tensor:
+    """Which images of ``name``'s official test split (in file order) make up its FCD reference
+    (``REFERENCES``): MNIST's odd-indexed ones, all of Fashion-MNIST's."""
+    check_choice("image dataset", name, IMAGE_DATASETS)
+    mask = torch.zeros(n_test, dtype=torch.bool)
+    mask[slice(1, None, 2) if name == "mnist" else slice(None)] = True
+    return mask
+
+
+def gan_training_images(name: str, root: str | Path | None = None, verbose: bool = True) -> ImageSet:
+    """The images a GAN trains on: every image of ``name`` that ``load_images`` finds outside its FCD
+    reference, so that the FCD never scores a GAN against images it has seen. MNIST: the train split
+    (60,000) and the 5,000 even-indexed test images; Fashion-MNIST: the train split (its whole test split is
+    the reference). What was loaded and left out is printed once, like ``load_images``'s line."""
+    data = load_images(name, "all", root, verbose=False)
+    keep = torch.ones(len(data.images), dtype=torch.bool)
+    if "test" in data.splits:
+        # the test split comes last; the official train split has 60,000 images
+        n_test = len(data.images) - (_SPLIT_SIZES["train"] if "train" in data.splits else 0)
+        keep[len(data.images) - n_test:] = ~in_reference(name, n_test)
+    if not keep.any():
+        raise GanlibError(f"no {_TITLES[name]} images to train a GAN on: its test split is the FCD reference "
+                          f"{REFERENCES[name]} and the train split is not there (offline data: {DATA_ENV})")
+    kept = ImageSet(name, data.images[keep], data.labels[keep], data.splits, data.source, data.missing,
+                    data.offline, int((~keep).sum()))
+    _announce(kept, verbose)
+    return kept
 
 
 def to_float(images_u8: Tensor) -> Tensor:
@@ -241,4 +289,4 @@ def make_sampler(dataset: str, device: torch.device, root: str | Path | None = N
     check_choice("dataset", dataset, DATASETS)
     if dataset in TOY_DATASETS:
         return ToySampler(toy_mixture(dataset), device)
-    return ImageSampler(load_images(dataset, "all", root, verbose).images, device)
+    return ImageSampler(gan_training_images(dataset, root, verbose).images, device)

@@ -6,7 +6,7 @@ shipped classifier (``ganlib.classifier``) whose features and class probabilitie
 * FCD (the FID recipe with a small in-domain classifier instead of Inception): fit Gaussians
   N(μ_r, Σ_r), N(μ_g, Σ_g) to the 128-d penultimate features φ(x) of real and generated images;
   d² = ‖μ_r − μ_g‖² + Tr(Σ_r + Σ_g − 2 (Σ_r Σ_g)^{1/2}). Lower is better, 0 for identical statistics.
-  The real side is always the dataset's named reference (``ganlib.classifier.REFERENCES``: for MNIST
+  The real side is always the dataset's named reference (``ganlib.data.REFERENCES``: for MNIST
   the 5,000 odd-indexed test images, for Fashion-MNIST its 10,000 test images), whose μ_r, Σ_r ship
   with the classifier weights: every machine measures against the same numbers, whatever data it has,
   and the classifier never trained on those images. The generated side always uses ``FCD_SAMPLES`` =

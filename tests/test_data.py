@@ -123,3 +123,45 @@ def test_failed_download_is_one_line_naming_the_offline_variable(tmp_path, monke
         data.load_images("mnist", verbose=False)
     msg = str(info.value)
     assert "could not download mnist" in msg and "GANLIB_DATA" in msg and "\n" not in msg
+
+
+def _write_split(raw, split: str, values: range) -> None:
+    """An offline split whose image i is filled with the value values[i] (so an image names itself)."""
+    raw.mkdir(parents=True, exist_ok=True)
+    imgs = torch.tensor(list(values)).reshape(-1, 1, 1).expand(-1, 28, 28).contiguous()
+    for stem, arr in ((f"{split}-images-idx3-ubyte", imgs), (f"{split}-labels-idx1-ubyte", imgs[:, 0, 0] % 10)):
+        (raw / stem).write_bytes(_idx_bytes(arr))
+
+
+def test_gans_train_on_every_image_outside_the_fcd_reference(tmp_path, capsys, monkeypatch):
+    """MNIST: the train split and the even-indexed test images (the odd-indexed ones are the reference);
+    Fashion-MNIST: the train split only (its test split is the reference). Said on stdout, once."""
+    import ganlib.data
+    from ganlib.data import gan_training_images
+
+    monkeypatch.setattr(ganlib.data, "ANNOUNCED", set())
+    monkeypatch.setattr(ganlib.data, "_SPLIT_SIZES", {"train": 6, "test": 8})
+    _write_split(tmp_path / "MNIST" / "raw", "train", range(100, 106))
+    _write_split(tmp_path / "MNIST" / "raw", "t10k", range(200, 208))
+    data = gan_training_images("mnist", tmp_path)
+    assert data.images[:, 0, 0].tolist() == list(range(100, 106)) + [200, 202, 204, 206]
+    assert data.reference_left_out == 4 and data.splits == ("train", "test")
+    assert capsys.readouterr().out == ("MNIST: 10 images, train+test splits without the 4 images of the FCD "
+                                       "reference mnist-test-odd (offline data)\n")
+    _write_split(tmp_path / "FashionMNIST" / "raw", "t10k", range(8))
+    with pytest.raises(GanlibError, match=r"^no Fashion-MNIST images to train a GAN on: its test split is the FCD "
+                                          r"reference fashion-mnist-test and the train split is not there"):
+        gan_training_images("fashion-mnist", tmp_path)
+    _write_split(tmp_path / "FashionMNIST" / "raw", "train", range(50, 56))
+    assert gan_training_images("fashion-mnist", tmp_path, verbose=False).images[:, 0, 0].tolist() == list(range(50, 56))
+
+
+def test_offline_mnist_gans_never_see_the_reference(data_root):
+    from ganlib.classifier import reference_set
+    from ganlib.data import gan_training_images
+
+    gan = gan_training_images("mnist", data_root, verbose=False)
+    ref = reference_set("mnist", data_root, verbose=False)
+    assert len(gan.images) == 5_000 and gan.reference_left_out == 5_000
+    seen = {bytes(x.numpy().tobytes()) for x in gan.images}
+    assert not any(bytes(x.numpy().tobytes()) in seen for x in ref.images)

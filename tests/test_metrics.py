@@ -12,10 +12,10 @@ import pytest
 import torch
 
 from ganlib import cli, metrics
-from ganlib.classifier import (IMAGE_SHAPE, REFERENCES, SmallCNN, accuracy, augment, classifier_split, file_sha256,
+from ganlib.classifier import (IMAGE_SHAPE, SmallCNN, accuracy, augment, classifier_split, file_sha256,
                                images_sha256_16, load_classifier, load_record, reference_path, reference_set,
                                weights_path)
-from ganlib.data import load_images, to_float, toy_mixture
+from ganlib.data import REFERENCES, load_images, to_float, toy_mixture
 from ganlib.errors import GanlibError
 from ganlib.train import TrainConfig, new_run, train
 

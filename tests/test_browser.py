@@ -341,6 +341,21 @@ def test_page_as_readers_see_it(browser, site, html_dir, path):
     assert not problems, f"{path}:\n  " + "\n  ".join(problems)
 
 
+@pytest.mark.parametrize("path, word", [("search.html", "discriminator"), ("zh/search.html", "判别器")])
+def test_search_finds_words_in_both_languages(browser, site, path, word):
+    """The search page of each edition finds a word of its own language (the Chinese index needs jieba to
+    cut words; without it only Latin words would be found)."""
+    context = browser.new_context(viewport=DESKTOP)
+    route_cdn(context, [])
+    page = context.new_page()
+    page.goto(f"{site}/{path}?q={word}", wait_until="load")
+    page.wait_for_function("() => document.querySelectorAll('#search-results ul.search li').length > 0 || "
+                           "(document.querySelector('#search-results p') || {}).textContent", timeout=30000)
+    found = page.locator("#search-results ul.search li").count()
+    context.close()
+    assert found > 0, f"{path}?q={word} found nothing"
+
+
 def test_the_checks_catch_broken_formulas_a_missing_image_and_a_dead_explorer(browser, html_dir, tmp_path):
     """The checks above can fail: a copy of the book with a formula MathJax rejects, one it cannot even
     find the end of, a formula far wider than the column, an image removed and an explorer whose script

@@ -167,3 +167,10 @@ def test_an_english_edit_shows_up_as_untranslated_and_an_old_translation_as_fuzz
     chinese = nbformat.read(translate.ZH / f"{chapter}.ipynb", as_version=4)
     assert any(edited in c.source for c in chinese.cells if c.cell_type == "markdown")
     assert not translate.stale(after.files)
+
+
+def test_the_search_dictionary_holds_the_glossarys_chinese_words_only():
+    words = translate.search_terms().splitlines()
+    assert {"判别器", "生成器", "梯度惩罚", "模式崩溃", "评论家"} <= set(words)
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in w) and " " not in w for w in words)
+    assert not any(w.isascii() for w in words)

@@ -23,6 +23,7 @@ from sphinx.errors import ExtensionError
 ZH = "zh"  # the Chinese edition's folder, in the sources (book/zh) and in the built site (<html>/zh)
 ENGLISH_PREFIX = "book/"  # the English chapters' page names start with it (the book's root is the repository)
 COVERAGE = "translation.json"
+SEARCH_TERMS = "search_terms.txt"
 
 
 def is_english(app) -> bool:
@@ -65,6 +66,14 @@ def add_language_link(app, pagename, templatename, context, doctree) -> None:
         f'\n<link rel="alternate" hreflang="{lang}" href="{html.escape(href)}" />')
 
 
+def chinese_search_words(app) -> None:
+    """Sphinx's Chinese search index cuts text into words with jieba; the glossary's terms, written by
+    translate.py into search_terms.txt, are added to its dictionary (Sphinx loads it from this path)."""
+    terms = Path(app.srcdir) / SEARCH_TERMS
+    if not is_english(app) and terms.exists():
+        app.config.html_search_options = {**(app.config.html_search_options or {}), "dict": str(terms)}
+
+
 def build_chinese(app, exception) -> None:
     """After a clean English HTML build: build book/zh the same way and copy it to <html>/zh."""
     if exception is not None or not is_english(app) or app.builder.name != "html":
@@ -83,6 +92,7 @@ def build_chinese(app, exception) -> None:
 
 
 def setup(app) -> dict:
+    app.connect("builder-inited", chinese_search_words)
     app.connect("html-page-context", add_language_link)
     app.connect("build-finished", build_chinese)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -5,7 +5,8 @@ into blocks at blank lines; each block with prose is one message of its chapter'
 ``book/locale/zh_CN/LC_MESSAGES/<chapter>.po`` (gettext PO: ``msgid`` English, ``msgstr`` Chinese). From the
 English sources and the catalogues this script writes ``book/zh/``: the Chinese notebooks (code cells, outputs
 and widget state copied from the English notebooks), the two markdown pages, the Chinese book's ``_config.yml``
-and ``_toc.yml`` (derived from the English ones) and ``translation.json`` (the coverage of every chapter).
+and ``_toc.yml`` (derived from the English ones), ``translation.json`` (the coverage of every chapter) and
+``search_terms.txt`` (the glossary's Chinese words, for the search index).
 Nothing under ``book/zh/`` is edited by hand.
 
 A block without a translation, with a fuzzy one (its English changed since it was translated) or with one that
@@ -44,6 +45,7 @@ CATALOGUES = BOOK / "locale" / LANGUAGE / "LC_MESSAGES"
 ZH = BOOK / "zh"
 ZH_TITLE = "GAN Loss Lab（中文版）"
 COVERAGE = "translation.json"
+SEARCH_TERMS = "search_terms.txt"  # read by book/tools/editions.py (a jieba user dictionary)
 # an old translation is offered (as fuzzy) for a changed English block this similar to its old English
 FUZZY_CUTOFF = 0.6
 
@@ -327,6 +329,19 @@ def glossary() -> list[tuple[str, str]]:
     return sorted(pairs, key=lambda p: -len(p[0]))
 
 
+def search_terms() -> str:
+    """The Chinese words of the glossary's 中文 column, one a line: a jieba user dictionary, so that the
+    Chinese search index holds 判别器 as a word (jieba alone cuts it into 判别 and 器)."""
+    text = source(GLOSSARY_PAGE).read_text()
+    section = text.split("## Glossary", 1)[1].split("\n## ", 1)[0]
+    words = set()
+    for line in section.splitlines()[2:]:
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
+        if len(cells) >= 2:
+            words.update(w.strip() for w in re.split(r"[，、（）/；;]|也常称|又称", cells[1]))
+    return "".join(f"{w}\n" for w in sorted(words) if re.fullmatch(r"[\u4e00-\u9fff·-]*[\u4e00-\u9fff][\u4e00-\u9fff·-]*", w))
+
+
 def term_misses(entry: Entry, pairs: list[tuple[str, str]]) -> list[str]:
     """Glossary terms of the English block whose Chinese term the translation does not use. A longer term
     hides the shorter ones inside it ("batch size" is not also "batch")."""
@@ -434,6 +449,7 @@ def edition(only: list[str] | None = None) -> Edition:
         return Edition(files, coverage, failures)
     files[ZH / "_config.yml"] = chinese_config()
     files[ZH / "_toc.yml"] = chinese_toc()
+    files[ZH / SEARCH_TERMS] = search_terms()
     files[ZH / COVERAGE] = json.dumps({"language": LANGUAGE, "chapters": coverage}, indent=1) + "\n"
     return Edition(files, coverage, failures)
 

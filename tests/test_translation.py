@@ -174,3 +174,27 @@ def test_the_search_dictionary_holds_the_glossarys_chinese_words_only():
     assert {"判别器", "生成器", "梯度惩罚", "模式崩溃", "评论家"} <= set(words)
     assert all(any("\u4e00" <= ch <= "\u9fff" for ch in w) and " " not in w for w in words)
     assert not any(w.isascii() for w in words)
+
+
+def test_each_page_links_to_its_twin_and_a_chinese_page_counts_its_english_blocks(tmp_path):
+    import json
+    from types import SimpleNamespace
+
+    import editions
+
+    (tmp_path / "translation.json").write_text(json.dumps(
+        {"language": "zh_CN", "chapters": {"03_bce_loss": {"translated": 37, "total": 39, "fuzzy": 1}}}))
+    chinese = SimpleNamespace(config=SimpleNamespace(language="zh_CN"), srcdir=str(tmp_path),
+                              env=SimpleNamespace(found_docs={"intro", "03_bce_loss"}))
+    context = {"body": "<p>正文</p>"}
+    editions.add_language_link(chinese, "03_bce_loss", "page.html", context, None)
+    assert 'href="../book/03_bce_loss.html" hreflang="en"' in context["body"]
+    assert "本页有 2 段尚未翻译" in context["body"] and context["body"].endswith("<p>正文</p>")
+    context = {"body": ""}
+    editions.add_language_link(chinese, "genindex", "genindex.html", context, None)
+    assert 'href="../genindex.html"' in context["body"] and "尚未翻译" not in context["body"]
+    english = SimpleNamespace(config=SimpleNamespace(language=None), srcdir=str(tmp_path), env=None)
+    context = {"body": "<p>text</p>", "metatags": ""}
+    editions.add_language_link(english, "book/03_bce_loss", "page.html", context, None)
+    assert 'href="../zh/03_bce_loss.html" hreflang="zh-CN"' in context["body"]
+    assert '<link rel="alternate" hreflang="zh-CN" href="../zh/03_bce_loss.html" />' in context["metatags"]

@@ -165,11 +165,6 @@ def images_sha256_16(x: Tensor) -> str:
     return hashlib.sha256(x.contiguous().numpy().tobytes()).hexdigest()[:16]
 
 
-def source_kind(source: str) -> str:
-    """Where images came from, without the machine's path: ``offline root`` or ``torchvision download``."""
-    return "offline root (GANLIB_DATA)" if source.startswith("offline") else "torchvision download"
-
-
 def _test_split(dataset: str, root: str | Path | None, verbose: bool):
     data = load_images(dataset, "test", root, verbose)
     if len(data.images) != 10_000:
@@ -208,11 +203,11 @@ def classifier_split(dataset: str, root: str | Path | None = None, verbose: bool
         rest = ~in_reference(dataset, len(data.images))
         desc = ("MNIST official test split: the 5,000 even-indexed images (0, 2, ..., 9,998) train; the 5,000 "
                 f"odd-indexed images, the FCD reference {ref.name}, are held out")
-        return Split(data.images[rest], data.labels[rest], ref.images, ref.labels, desc, source_kind(data.source))
+        return Split(data.images[rest], data.labels[rest], ref.images, ref.labels, desc, data.kind)
     train = load_images(dataset, "train", root, verbose)
     desc = (f"Fashion-MNIST train split ({len(train.images)} images) trains; its test split "
             f"({len(ref.images)} images), the FCD reference {ref.name}, is held out")
-    return Split(train.images, train.labels, ref.images, ref.labels, desc, source_kind(train.source))
+    return Split(train.images, train.labels, ref.images, ref.labels, desc, train.kind)
 
 
 # ---------------------------------------------------------------------------------------------- training

@@ -46,7 +46,7 @@ from .argtypes import choice_list, positive_int
 from . import bootstrap
 from .budget import Budget, get_budget, run_seconds
 from .checkpoint import CHECKPOINT
-from .classifier import load_record, source_kind
+from .classifier import load_record
 from .data import DATASETS, IMAGE_DATASETS, REFERENCES, gan_training_images
 from .errors import GanlibError, TrainingDiverged
 from .io import atomic_path, save_json
@@ -303,7 +303,7 @@ def _data_meta(dataset: str, data_root) -> dict:
     ref = rec.get("reference", {})
     return {"gan_training": (f"{len(data.images):,} images (split{'s' if len(data.splits) > 1 else ''} "
                              f"{'+'.join(data.splits)}, without the {data.reference_left_out:,} images of the "
-                             f"FCD reference) from {source_kind(data.source)}"),
+                             f"FCD reference) from {data.kind}"),
             "fcd_reference": {"name": ref.get("name", REFERENCES[dataset]), "images": ref.get("images"),
                               "n": ref.get("n")},
             "classifier": {"sha256_16": rec["weights_sha256"][:16], "trained_on": rec["split"],

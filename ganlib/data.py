@@ -60,6 +60,11 @@ class ImageSet:
     offline: bool = True
     reference_left_out: int = 0  # images of the FCD reference removed (gan_training_images)
 
+    @property
+    def kind(self) -> str:
+        """Where the images came from, without the machine's path (for records)."""
+        return f"offline root ({DATA_ENV})" if self.offline else "torchvision download"
+
     def describe(self) -> str:
         """One line without any machine path: dataset, image count, splits, and what was asked for but
         not there or left out (printed, so that less data than asked is never used silently)."""

@@ -107,7 +107,7 @@ def lock_folder(folder: str | Path) -> Iterator[Path]:
             os.ftruncate(fd, 0)
             os.write(fd, f"{os.getpid()}\n".encode())
         except OSError as exc:
-            raise GanlibError(f"cannot write to {folder} ({os_reason(exc)}); nothing there was changed") from None
+            raise _cannot_write(folder, exc) from None
         yield folder
     finally:
         try:  # removed while still locked, so nobody can lock a file that is about to disappear
@@ -115,6 +115,10 @@ def lock_folder(folder: str | Path) -> Iterator[Path]:
         except OSError:
             pass
         os.close(fd)
+
+
+def _cannot_write(folder: Path, exc: OSError) -> GanlibError:
+    return GanlibError(f"cannot write to {folder} ({os_reason(exc)}); nothing there was changed")
 
 
 def _make_folder(folder: Path) -> None:
@@ -132,7 +136,7 @@ def _acquire(path: Path, folder: Path) -> int:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise GanlibError(f"cannot write to {folder} ({os_reason(exc)}); nothing there was changed") from None
+            raise _cannot_write(folder, exc) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

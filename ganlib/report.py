@@ -217,11 +217,16 @@ def equal_compute_table(results: dict, dataset: str, protocol: str = "paper", x:
     return "\n".join(lines)
 
 
+def _sweep_blocks(results: dict, dataset: str) -> list[dict]:
+    """The controlled protocol's experiments on ``dataset`` (its own rate and the sweep's), by learning rate."""
+    experiments = results["datasets"].get(dataset, {"experiments": {}})["experiments"].values()
+    return sorted((b for b in experiments if b["protocol"] == "controlled"), key=lambda b: b["lr"])
+
+
 def sweep_table(results: dict, dataset: str = "mnist", metric: str = "fcd") -> str:
     """The learning-rate sweep under ``controlled``: per loss, ``metric`` (mean ± std, seeds) at each
     rate, the best rate and the spread (largest minus smallest mean over the rates)."""
-    blocks = sorted((b for b in results["datasets"].get(dataset, {"experiments": {}})["experiments"].values()
-                     if b["protocol"] == "controlled"), key=lambda b: b["lr"])
+    blocks = _sweep_blocks(results, dataset)
     if len(blocks) < 2:
         return f"*No learning-rate sweep on {dataset} in these results.*"
     fmt = COLUMNS[metric].fmt
@@ -383,8 +388,7 @@ def toy_panels(results: dict, out: str | Path, dataset: str = "ring", seed: int 
 
 def sweep_figure(results: dict, dataset: str = "mnist", metric: str = "fcd"):
     """``metric`` against the learning rate under ``controlled``, one line per loss (mean ± std)."""
-    blocks = sorted((b for b in results["datasets"][dataset]["experiments"].values() if b["protocol"] == "controlled"),
-                    key=lambda b: b["lr"])
+    blocks = _sweep_blocks(results, dataset)
     fig, ax = plt.subplots(figsize=(6, 3.6))
     for loss in LOSS_NAMES:
         pts = [(b["lr"], b["summary"][loss][metric]) for b in blocks if metric in b["summary"].get(loss, {})]

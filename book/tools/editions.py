@@ -22,8 +22,8 @@ from sphinx.errors import ExtensionError
 
 ZH = "zh"  # the Chinese edition's folder, in the sources (book/zh) and in the built site (<html>/zh)
 ENGLISH_PREFIX = "book/"  # the English chapters' page names start with it (the book's root is the repository)
-COVERAGE = "translation.json"
-SEARCH_TERMS = "search_terms.txt"
+COVERAGE = "translation.json"  # translate.py writes both into book/zh
+SEARCH_TERMS = "search_terms.txt"  # a jieba user dictionary: the glossary's Chinese words
 
 
 def is_english(app) -> bool:

@@ -39,13 +39,18 @@ from myst_parser.config.main import MdParserConfig
 from myst_parser.parsers.mdit import create_md_parser
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from ganlib.io import write_bytes  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# the files of book/zh that the Sphinx extension reads (coverage, search words) and the folder's name
+from editions import COVERAGE, SEARCH_TERMS, ZH as ZH_FOLDER  # noqa: E402
+
 BOOK = ROOT / "book"
 LANGUAGE = "zh_CN"
 CATALOGUES = BOOK / "locale" / LANGUAGE / "LC_MESSAGES"
-ZH = BOOK / "zh"
+ZH = BOOK / ZH_FOLDER
 ZH_TITLE = "GAN Loss Lab（中文版）"
-COVERAGE = "translation.json"
-SEARCH_TERMS = "search_terms.txt"  # read by book/tools/editions.py (a jieba user dictionary)
 # an old translation is offered (as fuzzy) for a changed English block this similar to its old English
 FUZZY_CUTOFF = 0.6
 
@@ -76,6 +81,11 @@ def markdown_cells(chapter: str) -> list[tuple[int, str]]:
     return [(i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "markdown"]
 
 
+def _closes(fence: str, stripped: str) -> bool:
+    """Whether a (stripped) line closes a code fence opened by ``fence``: as many fence characters or more."""
+    return stripped.startswith(fence) and not stripped.strip(fence[0])
+
+
 def split_blocks(text: str) -> list[tuple[str, bool]]:
     """``text`` as pieces ``(piece, is_gap)`` whose concatenation is ``text``: blocks, and the blank lines
     between them. A fenced block (```...```) or a display formula ($$...$$) is never cut."""
@@ -95,7 +105,7 @@ def split_blocks(text: str) -> list[tuple[str, bool]]:
             continue
         current.append(line)
         if fence:
-            if stripped.startswith(fence) and not stripped.strip(fence[0]):
+            if _closes(fence, stripped):
                 fence = ""
         elif math:
             math = not (stripped.startswith("$$") or stripped.endswith("$$"))
@@ -115,7 +125,7 @@ def _without_markup(block: str) -> str:
     for line in block.splitlines():
         stripped = line.strip()
         if fence:
-            if stripped.startswith(fence) and not stripped.strip(fence[0]):
+            if _closes(fence, stripped):
                 fence = ""
             elif directive:
                 lines.append(line)
@@ -246,8 +256,9 @@ def write_catalogue(chapter: str, entries: list[Entry]) -> str:
 
 # --- checks of a translation ---------------------------------------------------------------------------------
 
-_PARSER = create_md_parser(MdParserConfig(enable_extensions={"amsmath", "dollarmath", "colon_fence", "deflist"}),
-                           RendererHTML)
+# the parser of the book itself: the MyST extensions that _config.yml enables
+_PARSER = create_md_parser(MdParserConfig(enable_extensions=set(
+    yaml.safe_load((ROOT / "_config.yml").read_text())["parse"]["myst_enable_extensions"])), RendererHTML)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 # tokens whose content must be the same in both languages (formulas, code, roles)
 _VERBATIM = {"math_inline", "math_block", "math_block_label", "amsmath", "code_inline", "code_block", "fence",
@@ -312,16 +323,21 @@ GLOSSARY_PAGE = "07_summary"
 EXEMPT = "glossary-exempt:"  # a translator comment: "glossary-exempt: mode; batch" (the term is used otherwise)
 
 
+def _glossary_rows() -> list[list[str]]:
+    """The cells of each term row of the summary's glossary table (header and rule left out; a ``\\|``
+    inside a formula is no cell border)."""
+    text = source(GLOSSARY_PAGE).read_text()
+    section = text.split("## Glossary", 1)[1].split("\n## ", 1)[0]
+    rows = [[c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))] for line in section.splitlines()
+            if line.startswith("|")]
+    return [cells for cells in rows if len(cells) >= 3 and cells[0] != "English" and cells[0].strip("-")]
+
+
 def glossary() -> list[tuple[str, str]]:
     """(English term, Chinese term) pairs of the glossary table of the summary: a row's comma-separated
     terms pair up in order; parenthesised notes are not part of a term. Longest English terms first."""
-    text = source(GLOSSARY_PAGE).read_text()
-    section = text.split("## Glossary", 1)[1].split("\n## ", 1)[0]
     pairs = []
-    for line in section.splitlines()[1:]:
-        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
-        if len(cells) < 3 or cells[0] == "English" or not cells[0].strip("-"):
-            continue
+    for cells in _glossary_rows():
         english = [t.strip() for t in re.sub(r"\s*\([^)]*\)", "", cells[0]).split(",")]
         chinese = [t.strip() for t in re.split(r"[，,]", re.sub(r"（[^）]*）", "", cells[1]))]
         if len(english) == len(chinese):
@@ -332,13 +348,9 @@ def glossary() -> list[tuple[str, str]]:
 def search_terms() -> str:
     """The Chinese words of the glossary's 中文 column, one a line: a jieba user dictionary, so that the
     Chinese search index holds 判别器 as a word (jieba alone cuts it into 判别 and 器)."""
-    text = source(GLOSSARY_PAGE).read_text()
-    section = text.split("## Glossary", 1)[1].split("\n## ", 1)[0]
     words = set()
-    for line in section.splitlines()[2:]:
-        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
-        if len(cells) >= 2:
-            words.update(w.strip() for w in re.split(r"[，、（）/；;]|也常称|又称", cells[1]))
+    for cells in _glossary_rows():
+        words.update(w.strip() for w in re.split(r"[，、（）/；;]|也常称|又称", cells[1]))
     return "".join(f"{w}\n" for w in sorted(words) if re.fullmatch(r"[\u4e00-\u9fff·-]*[\u4e00-\u9fff][\u4e00-\u9fff·-]*", w))
 
 
@@ -433,14 +445,13 @@ def edition(only: list[str] | None = None) -> Edition:
         entries = merge(read_catalogue(catalogue_path(chapter)), messages(chapter))
         files[catalogue_path(chapter)] = write_catalogue(chapter, entries)
         table = {}
-        for entry in entries:
-            if entry.msgstr and not entry.fuzzy:
-                failures += [f"{chapter}.po, cells {entry.cells}: {p} (English: {entry.msgid[:60]!r}...)"
-                             for p in problems(entry.msgid, entry.msgstr)]
-                failures += [f"{chapter}.po, cells {entry.cells}: not the glossary's term: {m} (or a "
-                             f"'# {EXEMPT} ...' comment; English: {entry.msgid[:60]!r}...)"
-                             for m in term_misses(entry, terms)]
-            if usable(entry):
+        for entry in (e for e in entries if e.msgstr and not e.fuzzy):
+            found = problems(entry.msgid, entry.msgstr)
+            failures += [f"{chapter}.po, cells {entry.cells}: {p} (English: {entry.msgid[:60]!r}...)" for p in found]
+            failures += [f"{chapter}.po, cells {entry.cells}: not the glossary's term: {m} (or a "
+                         f"'# {EXEMPT} ...' comment; English: {entry.msgid[:60]!r}...)"
+                         for m in term_misses(entry, terms)]
+            if not found:  # the same test as usable()
                 table[entry.msgid] = entry.msgstr
         coverage[chapter] = {"translated": len(table), "total": len(entries),
                              "fuzzy": sum(e.fuzzy for e in entries)}
@@ -468,14 +479,6 @@ def stale(files: dict[Path, str]) -> list[Path]:
     return [p for p, text in files.items() if not p.exists() or p.read_text() != text]
 
 
-def _write(path: Path, text: str) -> None:
-    # temp file then rename, so that a killed run leaves the old file or the new one, never half of one
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything is out of date")
@@ -492,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"out of date: {path.relative_to(ROOT).as_posix()} (run python3 book/tools/translate.py)")
         return 1 if changed or result.failures else 0
     for path in changed:
-        _write(path, result.files[path])
+        write_bytes(result.files[path].encode(), path)  # atomic: a killed run leaves the old file or the new
         print("wrote", path.relative_to(ROOT).as_posix())
     return 1 if result.failures else 0
 

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .data import IMAGE_DATASETS, REFERENCES, in_reference, load_images, to_float
+from .data import IMAGE_DATASETS, REFERENCES, ImageSet, in_reference, load_images, to_float
 from .errors import GanlibError, check_choice
 from .io import save_json, save_torch
 
@@ -165,7 +165,7 @@ def images_sha256_16(x: Tensor) -> str:
     return hashlib.sha256(x.contiguous().numpy().tobytes()).hexdigest()[:16]
 
 
-def _test_split(dataset: str, root: str | Path | None, verbose: bool):
+def _test_split(dataset: str, root: str | Path | None, verbose: bool) -> ImageSet:
     data = load_images(dataset, "test", root, verbose)
     if len(data.images) != 10_000:
         raise GanlibError(f"the {dataset} test split has {len(data.images):,} images, expected 10,000; "
@@ -180,11 +180,15 @@ def reference_set(dataset: str, root: str | Path | None = None, verbose: bool = 
     Fashion-MNIST (``fashion-mnist-test``): its whole 10,000-image official test split.
     """
     check_choice("classifier dataset", dataset, IMAGE_DATASETS)
-    data = _test_split(dataset, root, verbose)
-    mask = in_reference(dataset, len(data.images))
+    return _reference_in(dataset, _test_split(dataset, root, verbose))
+
+
+def _reference_in(dataset: str, test: ImageSet) -> ReferenceSet:
+    """The FCD reference taken from the loaded official test split ``test``."""
+    mask = in_reference(dataset, len(test.images))
     description = ("MNIST official test split, the 5,000 odd-indexed images (1, 3, ..., 9,999)" if dataset == "mnist"
                    else "Fashion-MNIST official test split, all 10,000 images")
-    return ReferenceSet(REFERENCES[dataset], data.images[mask], data.labels[mask], description)
+    return ReferenceSet(REFERENCES[dataset], test.images[mask], test.labels[mask], description)
 
 
 def classifier_split(dataset: str, root: str | Path | None = None, verbose: bool = True) -> Split:
@@ -197,9 +201,9 @@ def classifier_split(dataset: str, root: str | Path | None = None, verbose: bool
     (10,000) is held out.
     """
     check_choice("classifier dataset", dataset, IMAGE_DATASETS)
-    ref = reference_set(dataset, root, verbose)
+    data = _test_split(dataset, root, verbose)  # read once: the reference and, for MNIST, the training half
+    ref = _reference_in(dataset, data)
     if dataset == "mnist":
-        data = _test_split(dataset, root, verbose=False)
         rest = ~in_reference(dataset, len(data.images))
         desc = ("MNIST official test split: the 5,000 even-indexed images (0, 2, ..., 9,998) train; the 5,000 "
                 f"odd-indexed images, the FCD reference {ref.name}, are held out")

@@ -342,7 +342,7 @@ def _meta(budget: Budget, datasets: Sequence[str], protocols: Sequence[str], dev
                     "references": {d: REFERENCES[d] for d in datasets if d in IMAGE_DATASETS}},
             "statistics": {"rule": bootstrap.RULE, "resamples": bootstrap.RESAMPLES, "level": bootstrap.LEVEL,
                            "min_seeds": bootstrap.MIN_SEEDS, "seed": bootstrap.SEED},
-            "notes": [],
+            "notes": [],  # new results have none; load_results adds the legacy note to older ones
             "created": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
@@ -400,8 +400,6 @@ def run_comparison(losses: Sequence[str], seeds: Sequence[int], datasets: Sequen
     print(f"ganlib compare: budget {budget.name}, {len(grid)} runs ({', '.join(e.variant + ' ' + e.dataset for e in exps)}), "
           f"losses {', '.join(losses)}, seeds {seeds}, FCD on {FCD_SAMPLES:,} images, device {dev}; "
           f"estimated {estimated_seconds(grid, budget):,.0f} s of one-run time on today's H200 trainer", flush=True)
-    for d in meta["notes"]:
-        print(f"ganlib compare: note: {d}", flush=True)
     start = time.perf_counter()
     records = _run_all(grid, budget, out, str(dev.type), data_root, progress, jobs, cuda_graph)
     results: dict = {"schema": SCHEMA, "meta": meta, "datasets": {}}

@@ -7,11 +7,13 @@ Three ways to train the same networks (same initial weights, batch, recipe and d
   ``Normalize((0.5,), (0.5,))``, shuffled, collated on the host by ``TUTORIAL_WORKERS`` worker
   processes and copied to the device every step),
   eager updates with ``zero_grad()`` (set to None), the generator update back-propagating through D's
-  weights too, noise from the global random state, and ``.item()`` of both losses every step. It runs
+  weights too, noise from the global random state, ``.item()`` of both losses every step, and torch's own
+  layers (``stock_layers``: the generator's last layer runs on torch's default CPU kernel, not on
+  ganlib's ``AtenConvTranspose2d``; the weights are the same). It runs
   ganlib's algorithm (the loss's recipe, fresh noise for the generator update), so the ratio measures
   the implementation, not a change of algorithm;
 - ``eager``: ganlib's ``TrainStep`` (data resident on the device, D frozen for the generator update,
-  no host sync);
+  no host sync, ``AtenConvTranspose2d`` on the CPU);
 - ``graph``: the same step captured as one CUDA graph and replayed (CUDA only).
 
 Timing: every variant first takes ``WARMUP`` untimed steps (the graph is captured during them), then the
@@ -31,6 +33,7 @@ process, ganlib's step) against the same runs one after another with the tutoria
 from __future__ import annotations
 
 import argparse
+import copy
 import multiprocessing
 import os
 import queue as queues
@@ -51,6 +54,7 @@ from .data import DATASETS, TOY_DATASETS, ToySampler, gan_training_images, make_
 from .errors import GanlibError, check_choice, first_line
 from .io import save_json
 from .losses import LOSS_NAMES, gradient_penalty
+from .models import STOCK_LAYERS
 from .train import TrainConfig, TrainStep, new_run, resolve_device
 
 VARIANTS: tuple[str, ...] = ("tutorial", "eager", "graph")
@@ -92,12 +96,23 @@ def tutorial_dataset(dataset: str, data_root) -> Dataset:
     return _TutorialImages(gan_training_images(dataset, data_root, verbose=False).images)
 
 
+def stock_layers(net: torch.nn.Module) -> torch.nn.Module:
+    """A copy of ``net`` as a tutorial builds it, from torch's own layers: each of ganlib's layers in
+    ``STOCK_LAYERS`` becomes the torch layer it extends (the same weights, torch's default CPU kernels)."""
+    net = copy.deepcopy(net)
+    for m in net.modules():
+        if type(m) in STOCK_LAYERS:
+            m.__class__ = STOCK_LAYERS[type(m)]  # the subclasses add no state: the copy is a valid parent
+    return net
+
+
 class TutorialLoop:
     """One generator step of the tutorial-style loop per call (see the module docstring)."""
 
     def __init__(self, cfg: TrainConfig, device: torch.device, data: Dataset, workers: int) -> None:
         result, _, _ = new_run(cfg, device)  # the same networks and initial weights as ganlib's run
-        self.G, self.D, self.device, self.cfg = result.generator, result.discriminator, device, cfg
+        self.G, self.D = stock_layers(result.generator), stock_layers(result.discriminator)
+        self.device, self.cfg = device, cfg
         self.loss, self.recipe = cfg.loss_fn, cfg.recipe()
         self.opt_g, self.opt_d = self._optimiser(self.G), self._optimiser(self.D)
         # persistent workers: the offline MNIST holds 10,000 images, not the 60,000 a tutorial trains on,

@@ -7,8 +7,9 @@ import json
 import pytest
 import torch
 
-from ganlib.bench import TutorialLoop, compare_variants, counted_flops, grid_throughput, tutorial_dataset
+from ganlib.bench import TutorialLoop, compare_variants, counted_flops, grid_throughput, stock_layers, tutorial_dataset
 from ganlib.cli import main
+from ganlib.models import STOCK_LAYERS, DCGANGenerator
 from ganlib.train import TrainConfig
 
 TINY = ["--device", "cpu", "--dataset", "ring", "--batch-size", "8", "--steps", "2", "--rounds", "2",
@@ -88,3 +89,14 @@ def test_json_into_a_folder_fails_before_measuring(tmp_path, capsys):
     assert main(["bench", *TINY, "--json", str(tmp_path)]) == 2
     captured = capsys.readouterr()
     assert "is a folder; give a file name" in captured.err and captured.out == ""
+
+
+def test_stock_layers_copies_a_network_with_torchs_own_layers():
+    G = DCGANGenerator()
+    stock = stock_layers(G)
+    assert not {type(m) for m in stock.modules()} & set(STOCK_LAYERS)
+    assert {type(m) for m in G.modules()} & set(STOCK_LAYERS)  # the original is untouched
+    z = torch.randn(4, G.z_dim)
+    G.eval(), stock.eval()
+    torch.testing.assert_close(stock(z), G(z))
+    assert stock.state_dict().keys() == G.state_dict().keys()

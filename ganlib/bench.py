@@ -9,7 +9,7 @@ Three ways to train the same networks (same initial weights, batch, recipe and d
   eager updates with ``zero_grad()`` (set to None), the generator update back-propagating through D's
   weights too, noise from the global random state, ``.item()`` of both losses every step, and torch's own
   layers (``stock_layers``: the generator's last layer runs on torch's default CPU kernel, not on
-  ganlib's ``AtenConvTranspose2d``; the weights are the same). It runs
+  ganlib's ``AtenConvTranspose2d``; the weights are the same, the outputs equal up to float rounding). It runs
   ganlib's algorithm (the loss's recipe, fresh noise for the generator update), so the ratio measures
   the implementation, not a change of algorithm;
 - ``eager``: ganlib's ``TrainStep`` (data resident on the device, D frozen for the generator update,

@@ -26,7 +26,8 @@ def _norm2d(kind: str, channels: int) -> nn.Module:
 
 
 class AtenConvTranspose2d(nn.ConvTranspose2d):
-    """``nn.ConvTranspose2d`` (the same parameters and result) whose forward on the CPU uses ATen's kernel.
+    """``nn.ConvTranspose2d`` (the same parameters; the same result up to float rounding) whose forward on
+    the CPU uses ATen's kernel.
 
     oneDNN, torch's default CPU backend for convolutions, is slow for a transposed convolution with one
     output channel: the generator's last layer, (64, 64, 14, 14) → (64, 1, 28, 28), took 6.7 ms in

@@ -50,7 +50,7 @@ from .classifier import load_record
 from .data import DATASETS, IMAGE_DATASETS, REFERENCES, gan_training_images
 from .errors import GanlibError, TrainingDiverged
 from .io import atomic_path, save_json
-from .layout import DONE, RESULTS, run_dir, sample_png
+from .layout import DONE, POINTS, RESULTS, run_dir, sample_png
 from .losses import LOSS_NAMES
 from .metrics import FCD_SAMPLES, TOY_REFERENCE_SAMPLES, NonFiniteSamples, evaluate_run
 from .plot import critic_estimate, grid_array
@@ -173,6 +173,9 @@ def run_one(job: Job, budget: Budget, out: str | Path, device: str, data_root: s
         if exp.dataset in IMAGE_DATASETS:
             for step, imgs in result.snapshots.items():
                 _save_grid_png(imgs, sample_png(out, exp.dataset, job.loss, job.seed, step, exp.variant))
+        else:
+            last = max(result.snapshots)
+            save_json({"step": last, "points": np.round(result.snapshots[last].cpu().numpy(), 4).tolist()}, folder / POINTS)
         record = {**head, **_record(result, budget)}
     save_json({"steps": steps, "record": record}, folder / DONE)
     return record

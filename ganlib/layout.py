@@ -1,7 +1,8 @@
 """Where a comparison keeps its files, relative to its output folder (used by compare, report, widgets).
 
     results.json                                      the results (``RESULTS``)
-    runs/<dataset>/<loss>/seed<s>/                    a paper-protocol run (checkpoint, history, marker)
+    runs/<dataset>/<loss>/seed<s>/                    a paper-protocol run (checkpoint, history, marker;
+                                                      a toy run also its final samples, ``POINTS``)
     runs/<variant>/<dataset>/<loss>/seed<s>/          a run of another variant (controlled, controlled-lr…)
     samples/<dataset>_<loss>_seed<s>_step<t>.png      a paper run's 6×6 fixed-noise grid at step t
     samples/<variant>/<dataset>_<loss>_seed<s>_step<t>.png
@@ -16,6 +17,9 @@ from pathlib import Path
 
 RESULTS = "results.json"
 DONE = "done.json"  # a run's completion marker: written last, holds the run's record
+# a toy run's final fixed-noise points, which report draws: the checkpoint holds them too, but runs finished
+# in another session come back without checkpoints (benchmarks/gpu_compare.sh packs no *.pt)
+POINTS = "points.json"
 PAPER = "paper"
 
 

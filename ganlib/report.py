@@ -9,20 +9,20 @@ protocols each get a visible note (``notes``, and a line under each table).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+import torch
 
-from .checkpoint import CHECKPOINT
 from .data import IMAGE_DATASETS, toy_mixture
 from .errors import GanlibError
 from .io import save_figure
-from .layout import run_dir, sample_png
+from .layout import POINTS, run_dir, sample_png
 from .losses import LOSS_NAMES
 from .plot import LOSS_COLOURS, show_points
-from .train import load_run
 
 
 @dataclass(frozen=True)
@@ -371,14 +371,14 @@ def toy_panels(results: dict, out: str | Path, dataset: str = "ring", seed: int 
     fig, axes = panel_axes(len(losses), 2.4, 2.7)
     for ax, loss in zip(axes, losses):
         rec = next((r for r in b["runs"] if r["loss"] == loss and r["seed"] == seed), None)
-        folder = run_dir(Path(out), dataset, loss, seed, b["variant"])
-        if rec is None or "diverged" in rec or not (folder / CHECKPOINT).exists():
-            why = "no run" if rec is None else "diverged" if "diverged" in rec else "no checkpoint"
+        points = run_dir(Path(out), dataset, loss, seed, b["variant"]) / POINTS
+        if rec is None or "diverged" in rec or not points.exists():
+            why = "no run" if rec is None else "diverged" if "diverged" in rec else "no samples"
             ax.set_title(f"{loss}\n({why})", fontsize=9)
             ax.axis("off")
             continue
-        run = load_run(folder)
-        show_points(run.snapshots[max(run.snapshots)], mixture.centres, ax=ax, lim=3.2 if dataset == "ring" else 5.5,
+        final = torch.tensor(json.loads(points.read_text())["points"])
+        show_points(final, mixture.centres, ax=ax, lim=3.2 if dataset == "ring" else 5.5,
                     title=f"{loss}\n{rec['modes_covered']} modes, HQ {rec['high_quality']:.2f}")
         ax.tick_params(labelsize=7)
     fig.suptitle(f"{dataset}, {b['variant']}, seed {seed}", fontsize=10)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,8 @@ import pytest
 from ganlib import GanlibError, TrainingDiverged, bootstrap, cli, compare
 from ganlib.budget import Budget
 from ganlib.compare import check_seeds, eval_steps, load_results, run_comparison, run_dir, sample_png, summarise
-from ganlib.layout import DONE
-from ganlib.report import block, notes, ranking, summary_table
+from ganlib.layout import DONE, POINTS
+from ganlib.report import block, notes, ranking, summary_table, toy_panels
 
 TINY = Budget("tiny", image_steps=4, toy_steps=30, batch_size=32, toy_batch_size=64, seeds=(0, 1), eval_points=2,
               sweep_seeds=1)
@@ -158,6 +159,23 @@ def test_a_run_without_its_marker_is_completed_not_retrained(ring_results, tmp_p
     again = run_comparison(["nonsaturating", "wgan"], [0, 1], ["ring"], TINY, out, device="cpu")
     assert (folder / DONE).is_file()
     assert without_timing(again["datasets"]) == without_timing(res["datasets"])
+
+
+def test_toy_figures_are_drawn_from_the_runs_points_without_checkpoints(ring_results, tmp_path):
+    """benchmarks/gpu_compare.sh brings finished runs back without their checkpoints; the session that
+    finishes the grid still draws every toy panel, from each run's points file."""
+    out, res = ring_results
+    packed = tmp_path / "packed"
+    shutil.copytree(out, packed, ignore=shutil.ignore_patterns("*.pt"))
+    again = run_comparison(["nonsaturating", "wgan"], [0, 1], ["ring"], TINY, packed, device="cpu")
+    assert without_timing(again["datasets"]) == without_timing(res["datasets"])  # read back, not retrained
+    assert not list(packed.rglob("*.pt"))
+    for protocol in ("paper", "controlled"):
+        titles = [ax.get_title() for ax in toy_panels(again, packed, "ring", protocol=protocol).axes]
+        assert len(titles) == 2 and all("modes, HQ" in t for t in titles), titles
+    points = json.loads((run_dir(packed, "ring", "wgan", 0) / POINTS).read_text())
+    assert points["step"] == TINY.toy_steps and len(points["points"]) == 1000
+    assert all(len(p) == 2 and max(abs(p[0]), abs(p[1])) <= 3 for p in points["points"])  # G's bound s = 3
 
 
 def test_an_interrupted_run_is_resumed(tmp_path):

@@ -31,7 +31,8 @@ the MNIST sweep's two extra learning rates with 3 seeds; 8 evaluations per run (
     total ≈ 7,990 one-run seconds → 250 s (32×) to 470 s (17×) of wall time
 
 So it fits 8 minutes only if the assumed 5× and today's sharing gain both hold; at the slow end there
-is no margin. If the first GPU session measures less, cut the sweep to MNIST's 3,000 steps or the
+is no margin. The ring has since been trained on the project's 2-core CPU in 340 s of wall time and its runs
+committed (``benchmarks/compare-book-1-ring-cpu.tgz``), which leaves the GPU 6,560 one-run seconds: 205 to 385 s. If the first GPU session measures less, cut the sweep to MNIST's 3,000 steps or the
 ring to 3 seeds before cutting MNIST's 5,000 steps or its 5 seeds. ``compare`` is resumable, so a
 session that runs out of time loses nothing: the next one finishes the grid.
 """

@@ -11,7 +11,8 @@ mix them). It is resumable: run the same line again after any interruption.
 (``--cuda-graph`` once ``benchmarks/gpu_check.sh`` has shown graph and eager steps agree on that GPU;
 without it the same line trains eagerly.) Estimated wall time on one H100 with the faster trainer: 250–470 s of training plus about half a
 minute of start-up (``ganlib.budget`` gives the arithmetic and its assumptions; on today's trainer
-it is about five times longer, so a first session may need two or three invocations).
+it is about five times longer, so a first session may need two or three invocations). The ring's runs are
+already done on a CPU and committed, which leaves the GPU 205–385 s (``benchmarks/README.md``).
 
 Every run records its evaluations against generator steps, critic updates and training seconds, and
 every FCD its number of generated images (``ganlib.metrics.FCD_SAMPLES``) and its reference. Each cell
@@ -400,8 +401,9 @@ def run_comparison(losses: Sequence[str], seeds: Sequence[int], datasets: Sequen
     meta = _meta(budget, datasets, protocols, dev, data_root, command, jobs)
     grid = plan(losses, seeds, datasets, budget, protocols, sweep)
     exps = list(dict.fromkeys(j.experiment for j in grid))
+    fcd = f"FCD on {FCD_SAMPLES:,} images, " if any(d in IMAGE_DATASETS for d in datasets) else ""
     print(f"ganlib compare: budget {budget.name}, {len(grid)} runs ({', '.join(e.variant + ' ' + e.dataset for e in exps)}), "
-          f"losses {', '.join(losses)}, seeds {seeds}, FCD on {FCD_SAMPLES:,} images, device {dev}; "
+          f"losses {', '.join(losses)}, seeds {seeds}, {fcd}device {dev}; "
           f"estimated {estimated_seconds(grid, budget):,.0f} s of one-run time on today's H200 trainer", flush=True)
     start = time.perf_counter()
     records = _run_all(grid, budget, out, str(dev.type), data_root, progress, jobs, cuda_graph)

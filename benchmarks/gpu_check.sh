@@ -3,7 +3,8 @@
 # (tests/test_gpu.py), then bench (every loss, every variant), then bench --grid (6 losses x 3 seeds).
 # Run from the repository root with the offline MNIST in .data/ (see benchmarks/README.md). Writes
 # env.txt, test_gpu.log, bench.log, bench.json, grid.log and grid.json into $OUT. TEST_LIMIT, BENCH_LIMIT and
-# GRID_LIMIT (seconds; 0 skips the stage) change the stages' limits (gpu_session.sh does).
+# GRID_LIMIT (seconds; 0 skips the stage) change the stages' limits, BENCH_STEPS bench's timed steps (gpu_session.sh
+# sets them).
 set -u
 cd "$(dirname "$0")/.."
 OUT="${OUT:-$(mktemp -d)}"  # the device tool sets OUT; elsewhere a fresh temporary folder
@@ -28,7 +29,7 @@ stage() {  # stage NAME SECONDS LOG COMMAND...: run one stage under a time limit
 # graph vs eager for every loss on the ring and MNIST, no host sync, exact resume (eager and graph)
 stage test_gpu "${TEST_LIMIT:-100}" test_gpu.log $PY -m pytest tests/test_gpu.py -q -rs -p no:cacheprovider
 # one run alone, batch 64: tutorial loop vs ganlib eager vs graph, every loss (200 timed steps each)
-stage bench "${BENCH_LIMIT:-120}" bench.log $PY -m ganlib bench --device cuda --losses all --variants all --steps 200 \
+stage bench "${BENCH_LIMIT:-120}" bench.log $PY -m ganlib bench --device cuda --losses all --variants all --steps "${BENCH_STEPS:-200}" \
     --json "$OUT/bench.json"
 # the comparison grid: 18 runs at once, one process each, vs the same runs one by one (tutorial)
 stage grid "${GRID_LIMIT:-120}" grid.log $PY -m ganlib bench --device cuda --grid --losses all --seeds 3 --steps 80 \

@@ -34,6 +34,7 @@ import os
 import platform
 import re
 import shlex
+import signal
 import tempfile
 import time
 from dataclasses import dataclass
@@ -49,7 +50,7 @@ from .budget import Budget, get_budget, run_seconds
 from .checkpoint import CHECKPOINT
 from .classifier import load_record
 from .data import DATASETS, IMAGE_DATASETS, REFERENCES, gan_training_images
-from .errors import GanlibError, TrainingDiverged
+from .errors import GanlibError, TrainingDiverged, TrainingInterrupted
 from .io import atomic_path, save_json
 from .layout import DONE, POINTS, RESULTS, run_dir, sample_png
 from .losses import LOSS_NAMES
@@ -221,8 +222,20 @@ def estimated_seconds(grid: Sequence[Job], budget: Budget) -> float:
     return sum(_cost(j, budget) for j in grid)
 
 
+_STOPPING = False  # in a worker process of ``_run_all``: one of its runs was interrupted
+
+
 def _run_one_packed(args: tuple) -> dict:
-    return run_one(*args)
+    """``run_one`` in a worker process. SIGINT and SIGTERM reach every process of the group; once a run here
+    has stopped for one, a run already queued for this worker is refused, not started."""
+    global _STOPPING  # per process: each worker stops on its own signal
+    if _STOPPING:
+        raise TrainingInterrupted("not started: the comparison is stopping", signal.SIGINT)
+    try:
+        return run_one(*args)
+    except KeyboardInterrupt:
+        _STOPPING = True
+        raise
 
 
 def _say_done(i: int, total: int, rec: dict) -> None:
@@ -253,9 +266,13 @@ def _run_all(jobs_list: list[Job], budget: Budget, out: Path, device: str, data_
     with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn"), initializer=torch.set_num_threads,
                              initargs=(max(1, torch.get_num_threads() // jobs),)) as pool:
         futures = {pool.submit(_run_one_packed, a): job for job, a in zip(order, args)}
-        for i, fut in enumerate(as_completed(futures), 1):
-            records[futures[fut]] = fut.result()
-            _say_done(i, len(order), records[futures[fut]])
+        try:
+            for i, fut in enumerate(as_completed(futures), 1):
+                records[futures[fut]] = fut.result()
+                _say_done(i, len(order), records[futures[fut]])
+        except BaseException:  # interrupted, or a run failed: no queued run starts; running ones stop
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
     return records
 
 

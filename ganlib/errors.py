@@ -21,6 +21,10 @@ class TrainingInterrupted(KeyboardInterrupt):
         super().__init__(message)
         self.signum = signum
 
+    def __reduce__(self):
+        # raised in a worker process of ``compare --jobs``, it must unpickle in the parent: both arguments
+        return type(self), (str(self), self.signum)
+
 
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (its type name if it has none), for one-line errors."""

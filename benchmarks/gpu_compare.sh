@@ -43,9 +43,10 @@ echo "compare: exit $rc after $((SECONDS - t0)) s (124 or 130: stopped at the li
 python3 - "$RUN" <<'PY'
 import shutil, sys
 from pathlib import Path
+from ganlib.checkpoint import CHECKPOINT, HISTORY
 from ganlib.layout import DONE
 # a run folder holds a checkpoint or history once it has trained, and its marker once finished
-folders = {p.parent for name in (DONE, "history.json", "checkpoint.pt") for p in Path(sys.argv[1]).rglob(name)}
+folders = {p.parent for name in (DONE, HISTORY, CHECKPOINT) for p in Path(sys.argv[1]).rglob(name)}
 unfinished = [f for f in folders if not (f / DONE).exists()]
 for f in unfinished:
     shutil.rmtree(f)

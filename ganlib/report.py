@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from . import bootstrap
 from .data import IMAGE_DATASETS, toy_mixture
 from .errors import GanlibError
 from .io import save_figure
@@ -182,6 +183,47 @@ def pairwise_table(results: dict, dataset: str, protocol: str = "paper", metric:
                      f"{fmt.format(p['ci95'][1])}] | {'yes' if p['resolved'] else 'no'} |")
     rule = results["meta"].get("statistics", {}).get("rule")
     return "\n".join(lines) + (f"\n\n*Rule: {rule}.*" if rule else "")
+
+
+# the training settings a protocol may change; clip and gp_lambda stay with their loss in both
+SETTINGS: tuple[str, ...] = ("optimizer", "lr", "betas", "n_critic", "d_norm")
+
+
+def settings_changed(before: dict, after: dict) -> str:
+    """The training settings that differ between two run records, as "name old → new" (comma-separated;
+    "none" when they match). Adam's β are named only where both runs use Adam (RMSprop has none)."""
+    keys = [k for k in SETTINGS if not (k == "betas" and "rmsprop" in (before.get("optimizer"), after.get("optimizer")))]
+    show = lambda v: f"{v:g}" if isinstance(v, float) else (f"({', '.join(f'{x:g}' for x in v)})" if isinstance(v, list) else str(v))
+    changed = [f"{k} {show(before.get(k))} → {show(after.get(k))}" for k in keys if before.get(k) != after.get(k)]
+    return ", ".join(changed) or "none"
+
+
+def protocol_table(results: dict, dataset: str, metric: str) -> str:
+    """A Markdown table, one row per loss: ``metric`` under ``paper`` and under ``controlled`` (mean ± std,
+    seeds), the difference d = x̄_controlled − x̄_paper with its 95 % bootstrap interval, whether the seeds
+    resolve it (``bootstrap.RULE``), and which training settings differ between the two protocols' runs of
+    that loss (read from the run records). Where only one setting differs, d measures that setting's
+    effect on this dataset and these seeds."""
+    paper, controlled = block(results, dataset, "paper"), block(results, dataset, "controlled")
+    fmt = COLUMNS[metric].fmt
+    cell = lambda v: f"{fmt.format(np.mean(v))} ± {fmt.format(np.std(v, ddof=1) if len(v) > 1 else 0.0)} ({len(v)})"
+    lines = [f"| loss | {COLUMNS[metric].label} paper | controlled | controlled − paper | 95 % interval | resolved | "
+             "settings changed (paper → controlled) |", "|---|---|---|---|---|---|---|"]
+    for loss in LOSS_NAMES:
+        runs_p, runs_c = _finished(paper, loss), _finished(controlled, loss)
+        vp = [r[metric] for r in runs_p if r.get(metric) is not None]
+        vc = [r[metric] for r in runs_c if r.get(metric) is not None]
+        if not vp or not vc:
+            if runs_p or runs_c or any(r["loss"] == loss for r in paper["runs"] + controlled["runs"]):
+                lines.append(f"| {loss} | {cell(vp) if vp else '–'} | {cell(vc) if vc else '–'} | – | – | – | – |")
+            continue
+        d = bootstrap.difference(vc, vp)
+        lo, hi = d["ci95"]
+        lines.append(f"| {loss} | {cell(vp)} | {cell(vc)} | {fmt.format(d['diff'])} | [{fmt.format(lo)}, {fmt.format(hi)}] "
+                     f"| {'yes' if d['resolved'] else 'no'} | {settings_changed(runs_p[0], runs_c[0])} |")
+    return "\n".join(lines) + (f"\n\n*(n): finished seeds. Resolved: both protocols have at least {bootstrap.MIN_SEEDS} "
+                               f"finished seeds and the {bootstrap.LEVEL:.0%} percentile-bootstrap interval "
+                               f"({bootstrap.RESAMPLES:,} resamples of the seeds) of the difference excludes 0.*")
 
 
 def _interp_at(run: dict, x: str, at: float, metric: str) -> float | None:

@@ -141,3 +141,39 @@ def test_panels_come_three_to_a_row():
     assert len(axes) == 6 and fig.get_size_inches().tolist() == [6.0, 4.0]
     fig, axes = report.panel_axes(4, 2.0, 2.0)  # two rows, the last two cells switched off
     assert len(axes) == 4 and len(fig.axes) == 6 and not fig.axes[5].axison
+
+
+def test_protocol_table_differences_and_changed_settings(hand_results):
+    table = report.protocol_table(hand_results, "mnist", "fcd")
+    lines = table.splitlines()
+    assert lines[0].startswith("| loss | FCD ↓ paper | controlled | controlled − paper | 95 % interval | resolved |")
+    # nonsaturating: paper 11, 12, 13 and controlled 21, 22, 23 → d = 22 − 12 = 10, every resample between 8 and 12
+    ns = next(l for l in lines if l.startswith("| nonsaturating |"))
+    assert ns.startswith("| nonsaturating | 12.0 ± 1.0 (3) | 22.0 ± 1.0 (3) | 10.0 | [")
+    lo, hi = (float(v) for v in ns.split("[")[1].split("]")[0].split(", "))
+    assert 8.0 <= lo < 10.0 < hi <= 12.0 and ns.endswith("| yes | none |")
+    # wgan-gp and lsgan ran under paper only, hinge diverged there: no difference, no crash
+    assert "| wgan-gp | 42.0 ± 1.0 (3) | – | – | – | – | – |" in table
+    assert "| lsgan | 30.0 ± 0.0 (1) | – | – | – | – | – |" in table
+    assert "| hinge | – | – | – | – | – | – |" in table and "| minimax |" not in table
+
+
+def test_protocol_table_resolves_only_with_enough_seeds(hand_results):
+    paper = hand_results["datasets"]["mnist"]["experiments"]["paper"]
+    controlled = hand_results["datasets"]["mnist"]["experiments"]["controlled"]
+    paper["runs"] = [r for r in paper["runs"] if not (r["loss"] == "nonsaturating" and r["seed"] > 1)]
+    controlled["runs"] = [r for r in controlled["runs"] if r["seed"] < 3]
+    ns = next(l for l in report.protocol_table(hand_results, "mnist", "fcd").splitlines() if l.startswith("| nonsaturating |"))
+    # 11 against 21 and 22: d = 10.5 with every resample at 10 to 11, yet one paper seed is too few
+    assert ns.startswith("| nonsaturating | 11.0 ± 0.0 (1) | 21.5 ± 0.7 (2) | 10.5 | [10.0, 11.0] | no |")
+
+
+def test_settings_changed_names_each_difference():
+    wgan = {"optimizer": "rmsprop", "lr": 2.5e-4, "betas": [0.5, 0.999], "n_critic": 5, "d_norm": "batch"}
+    wgan_gp = {"optimizer": "adam", "lr": 5e-4, "betas": [0.0, 0.9], "n_critic": 5, "d_norm": "layer"}
+    controlled = {"optimizer": "adam", "lr": 1e-3, "betas": [0.5, 0.999], "n_critic": 1, "d_norm": "layer"}
+    # RMSprop has no β, so they are not named
+    assert report.settings_changed(wgan, controlled) == \
+        "optimizer rmsprop → adam, lr 0.00025 → 0.001, n_critic 5 → 1, d_norm batch → layer"
+    assert report.settings_changed(wgan_gp, controlled) == "lr 0.0005 → 0.001, betas (0, 0.9) → (0.5, 0.999), n_critic 5 → 1"
+    assert report.settings_changed(controlled, dict(controlled)) == "none"

@@ -35,10 +35,18 @@ def test_chapter_outputs_are_clean(path):
         "\n  ".join(found)
 
 
-def test_stored_results_name_no_machine_path():
-    results = json.loads((ROOT / "book" / "results" / "results.json").read_text())
-    found = [p for s in _strings(results) for p in absolute_paths(s)]
-    assert not found, f"book/results/results.json: {found}"
+STORED = sorted((ROOT / "book" / "results").rglob("results.json"))
+
+
+@pytest.mark.parametrize("path", STORED, ids=lambda p: str(p.relative_to(ROOT)))
+def test_stored_results_name_no_machine_path(path):
+    found = [p for s in _strings(json.loads(path.read_text())) for p in absolute_paths(s)]
+    assert not found, f"{path.relative_to(ROOT)}: {found}"
+
+
+def test_the_stored_results_are_found():
+    # the first grid and the newer grid's ring part (book/results/ring)
+    assert [p.relative_to(ROOT).as_posix() for p in STORED] == ["book/results/results.json", "book/results/ring/results.json"]
 
 
 def test_the_check_finds_paths_and_repeated_stderr_lines_but_not_urls_or_ratios():

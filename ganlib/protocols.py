@@ -9,8 +9,9 @@
     ``TOY_LR_SCALE`` = 5 times the recipe's); the recipes differ.
 
 ``controlled``: the loss is the only difference. Every loss trains the same generator and the same
-    critic with layer normalisation (``d_norm="layer"``: GroupNorm with one group, which WGAN-GP's
-    penalty allows, unlike batch norm), one optimiser for both networks, Adam with lr 2·10⁻⁴ and
+    critic with layer normalisation (``d_norm="layer"``: GroupNorm with one group in the image critic,
+    LayerNorm in the toy critic; it treats each sample on its own, which WGAN-GP's penalty allows, unlike
+    batch norm), one optimiser for both networks, Adam with lr 2·10⁻⁴ and
     β = (0.5, 0.999), and one critic update per generator step (``n_critic=1``) for every loss.
     What belongs to a loss stays with it: WGAN clips every critic weight to ±0.01 after each critic
     update, WGAN-GP adds λ·GP with λ = 10. On the 2-D toys the learning rate is

@@ -144,6 +144,14 @@ def _cell(c: str, cell: dict | None) -> str:
     return text
 
 
+def _cell_n(c: str, cell: dict | None) -> str:
+    """A summary cell as "mean ± std (n)", "–" when there is none."""
+    if cell is None:
+        return "–"
+    fmt = COLUMNS[c].fmt
+    return f"{fmt.format(cell['mean'])} ± {fmt.format(cell['std'])} ({cell['n']})"
+
+
 def summary_table(results: dict, dataset: str, protocol: str = "paper", lr: float | None = None) -> str:
     """A Markdown table, one row per loss: finished seeds (diverged ones) and each metric's
     mean ± std [95 % interval] over seeds; notes on diverged or missing runs below it."""
@@ -206,21 +214,20 @@ def protocol_table(results: dict, dataset: str, metric: str) -> str:
     effect on this dataset and these seeds."""
     paper, controlled = block(results, dataset, "paper"), block(results, dataset, "controlled")
     fmt = COLUMNS[metric].fmt
-    cell = lambda v: f"{fmt.format(np.mean(v))} ± {fmt.format(np.std(v, ddof=1) if len(v) > 1 else 0.0)} ({len(v)})"
     lines = [f"| loss | {COLUMNS[metric].label} paper | controlled | controlled − paper | 95 % interval | resolved | "
              "settings changed (paper → controlled) |", "|---|---|---|---|---|---|---|"]
-    for loss in LOSS_NAMES:
-        runs_p, runs_c = _finished(paper, loss), _finished(controlled, loss)
-        vp = [r[metric] for r in runs_p if r.get(metric) is not None]
-        vc = [r[metric] for r in runs_c if r.get(metric) is not None]
-        if not vp or not vc:
-            if runs_p or runs_c or any(r["loss"] == loss for r in paper["runs"] + controlled["runs"]):
-                lines.append(f"| {loss} | {cell(vp) if vp else '–'} | {cell(vc) if vc else '–'} | – | – | – | – |")
+    for loss in (name for name in LOSS_NAMES if name in _losses(paper) + _losses(controlled)):
+        # the summaries hold each protocol's cell (mean, std, n) of the same finished values
+        cp, cc = (b["summary"].get(loss, {}).get(metric) for b in (paper, controlled))
+        if cp is None or cc is None:
+            lines.append(f"| {loss} | {_cell_n(metric, cp)} | {_cell_n(metric, cc)} | – | – | – | – |")
             continue
-        d = bootstrap.difference(vc, vp)
+        runs_p, runs_c = _finished(paper, loss), _finished(controlled, loss)
+        d = bootstrap.difference(*([r[metric] for r in runs if r.get(metric) is not None] for runs in (runs_c, runs_p)))
         lo, hi = d["ci95"]
-        lines.append(f"| {loss} | {cell(vp)} | {cell(vc)} | {fmt.format(d['diff'])} | [{fmt.format(lo)}, {fmt.format(hi)}] "
-                     f"| {'yes' if d['resolved'] else 'no'} | {settings_changed(runs_p[0], runs_c[0])} |")
+        lines.append(f"| {loss} | {_cell_n(metric, cp)} | {_cell_n(metric, cc)} | {fmt.format(d['diff'])} | "
+                     f"[{fmt.format(lo)}, {fmt.format(hi)}] | {'yes' if d['resolved'] else 'no'} | "
+                     f"{settings_changed(runs_p[0], runs_c[0])} |")
     return "\n".join(lines) + (f"\n\n*(n): finished seeds. Resolved: both protocols have at least {bootstrap.MIN_SEEDS} "
                                f"finished seeds and the {bootstrap.LEVEL:.0%} percentile-bootstrap interval "
                                f"({bootstrap.RESAMPLES:,} resamples of the seeds) of the difference excludes 0.*")
@@ -280,7 +287,7 @@ def sweep_table(results: dict, dataset: str = "mnist", metric: str = "fcd") -> s
         cells, means = [], {}
         for b in blocks:
             c = b["summary"].get(loss, {}).get(metric)
-            cells.append(f"{fmt.format(c['mean'])} ± {fmt.format(c['std'])} ({c['n']})" if c else "–")
+            cells.append(_cell_n(metric, c))
             if c:
                 means[b["lr"]] = c["mean"]
         if means:

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .data import IMAGE_DATASETS, REFERENCES, ImageSet, in_reference, load_images, to_float
+from .data import IMAGE_DATASETS, REFERENCES, TITLES, ImageSet, load_images, to_float
 from .errors import GanlibError, check_choice
 from .io import save_json, save_torch
 
@@ -165,53 +165,40 @@ def images_sha256_16(x: Tensor) -> str:
     return hashlib.sha256(x.contiguous().numpy().tobytes()).hexdigest()[:16]
 
 
-def _test_split(dataset: str, root: str | Path | None, verbose: bool) -> ImageSet:
-    data = load_images(dataset, "test", root, verbose)
-    if len(data.images) != 10_000:
-        raise GanlibError(f"the {dataset} test split has {len(data.images):,} images, expected 10,000; "
-                          f"the FCD reference is drawn from the complete official test split")
+# the classifier's own validation images: the last ones of the train split (MNIST's classic 50,000 + 10,000
+# split holds out the last 10,000 the same way); they choose nothing, they only report its accuracy
+VALIDATION = 5_000
+
+
+def _split(dataset: str, part: str, size: int, root: str | Path | None, verbose: bool) -> ImageSet:
+    data = load_images(dataset, part, root, verbose)
+    if len(data.images) != size:
+        raise GanlibError(f"the {dataset} {part} split has {len(data.images):,} images, expected {size:,}; "
+                          f"the FCD classifier and reference are made from the complete official splits")
     return data
 
 
 def reference_set(dataset: str, root: str | Path | None = None, verbose: bool = True) -> ReferenceSet:
-    """The FCD reference images of ``dataset`` (``REFERENCES`` names them).
-
-    MNIST (``mnist-test-odd``): the 5,000 odd-indexed images 1, 3, …, 9,999 of the official test split.
-    Fashion-MNIST (``fashion-mnist-test``): its whole 10,000-image official test split.
-    """
+    """The FCD reference images of ``dataset`` (``REFERENCES`` names them): its whole official test split
+    (10,000 images), which neither the classifier nor any GAN trains on."""
     check_choice("classifier dataset", dataset, IMAGE_DATASETS)
-    return _reference_in(dataset, _test_split(dataset, root, verbose))
-
-
-def _reference_in(dataset: str, test: ImageSet) -> ReferenceSet:
-    """The FCD reference taken from the loaded official test split ``test``."""
-    mask = in_reference(dataset, len(test.images))
-    description = ("MNIST official test split, the 5,000 odd-indexed images (1, 3, ..., 9,999)" if dataset == "mnist"
-                   else "Fashion-MNIST official test split, all 10,000 images")
-    return ReferenceSet(REFERENCES[dataset], test.images[mask], test.labels[mask], description)
+    test = _split(dataset, "test", 10_000, root, verbose)
+    return ReferenceSet(REFERENCES[dataset], test.images, test.labels,
+                        f"{TITLES[dataset]} official test split, all 10,000 images")
 
 
 def classifier_split(dataset: str, root: str | Path | None = None, verbose: bool = True) -> Split:
-    """The data the shipped classifiers are trained on, and held-out images to measure their accuracy.
+    """The images the shipped classifier trains on, and its held-out validation images.
 
-    The training images are disjoint from the FCD reference (``reference_set``), and the held-out
-    images are the reference itself: the classifier never sees them in training.
-    MNIST: the 5,000 even-indexed images (0, 2, …, 9,998) of the official test split train; the 5,000
-    odd-indexed ones are held out. Fashion-MNIST: its train split (60,000) trains, its test split
-    (10,000) is held out.
+    Both come from the official train split (60,000): the first 55,000 train, the last ``VALIDATION`` =
+    5,000 are held out. The FCD reference (the test split, ``reference_set``) takes no part.
     """
     check_choice("classifier dataset", dataset, IMAGE_DATASETS)
-    data = _test_split(dataset, root, verbose)  # read once: the reference and, for MNIST, the training half
-    ref = _reference_in(dataset, data)
-    if dataset == "mnist":
-        rest = ~in_reference(dataset, len(data.images))
-        desc = ("MNIST official test split: the 5,000 even-indexed images (0, 2, ..., 9,998) train; the 5,000 "
-                f"odd-indexed images, the FCD reference {ref.name}, are held out")
-        return Split(data.images[rest], data.labels[rest], ref.images, ref.labels, desc, data.kind)
-    train = load_images(dataset, "train", root, verbose)
-    desc = (f"Fashion-MNIST train split ({len(train.images)} images) trains; its test split "
-            f"({len(ref.images)} images), the FCD reference {ref.name}, is held out")
-    return Split(train.images, train.labels, ref.images, ref.labels, desc, train.kind)
+    train = _split(dataset, "train", 60_000, root, verbose)
+    n = len(train.images) - VALIDATION
+    desc = (f"{TITLES[dataset]} official train split: images 0-{n - 1:,} train, the last {VALIDATION:,} are held out for "
+            f"validation; the test split (the FCD reference {REFERENCES[dataset]}) is not used")
+    return Split(train.images[:n], train.labels[:n], train.images[n:], train.labels[n:], desc, train.kind)
 
 
 # ---------------------------------------------------------------------------------------------- training
@@ -250,17 +237,16 @@ def _lr_at(epoch: float, epochs: int, lr: float) -> float:
 
 
 def train_classifier(dataset: str = "mnist", epochs: int | None = None, seed: int = 0, batch_size: int = 128,
-                     lr: float = 2e-3, augmentation: bool | None = None, root: str | Path | None = None,
+                     lr: float = 2e-3, augmentation: bool = False, root: str | Path | None = None,
                      verbose: bool = True) -> tuple[SmallCNN, dict]:
     """Train a ``SmallCNN`` on ``classifier_split(dataset)`` with Adam and cosine decay; return it and its record.
 
-    Defaults: MNIST 20 epochs of 5,000 images with ``augment`` (small rotations, scalings, shifts) on
-    every batch, since 5,000 digits alone do not reach 98 %; Fashion-MNIST 5 epochs of 60,000 without
-    augmentation (its garments are centred and upright, and 60,000 images are enough).
+    One recipe for both datasets: 5 epochs of 55,000 images, without ``augment`` unless asked for (with
+    55,000 images the held-out accuracy needs none: 99 % on MNIST, 91 % on Fashion-MNIST).
     """
     check_choice("classifier dataset", dataset, IMAGE_DATASETS)
-    epochs = epochs or (20 if dataset == "mnist" else 5)
-    augmentation = (dataset == "mnist") if augmentation is None else augmentation
+    epochs = epochs or 5
+    augmentation = bool(augmentation)
     split = classifier_split(dataset, root, verbose)
     torch.manual_seed(seed)
     model = SmallCNN()

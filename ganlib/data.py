@@ -25,24 +25,20 @@ DATASETS: tuple[str, ...] = IMAGE_DATASETS + TOY_DATASETS
 DATA_ENV = "GANLIB_DATA"
 
 _FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
-_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
+TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 _SPLIT_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
                 "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
 _SPLIT_SIZES = {"train": 60_000, "test": 10_000}  # the same for MNIST and Fashion-MNIST
 # IDX: magic = 0, 0, type code (0x08: unsigned bytes), number of dimensions; then each dimension as a
 # big-endian uint32; then the payload. Labels are 1-D, images 3-D of 28 × 28.
 _IDX_NDIM = {"labels": 1, "images": 3}
-# the data descriptions this process has printed (dataset, splits, missing splits, offline, reference left
-# out): each once
-ANNOUNCED: set[tuple[str, tuple[str, ...], tuple[str, ...], bool, int]] = set()
-# The FCD reference of each image dataset (ganlib.metrics): a fixed, named part of its official test split that
-# every reader has (offline data included) and that no network trains on, neither the FCD classifier nor a
-# GAN. MNIST offline is only its 10,000-image test split, so that split is cut in two by index parity: the
-# odd-indexed images (1, 3, ..., 9,999) are the reference. Parity, not the first and last 5,000: the first
-# half of the MNIST test split was written by other people (NIST SD-3) than the second (SD-1), and both
-# halves of a parity split hold 2,500 of each. Fashion-MNIST's reference is its whole test split.
+# the data descriptions this process has printed (dataset, splits, missing splits, offline): each once
+ANNOUNCED: set[tuple[str, tuple[str, ...], tuple[str, ...], bool]] = set()
+# One rule for both image datasets: GANs and the FCD classifier train on the official train split (the
+# classifier holds part of it out for its own validation), and the FCD reference is the whole official
+# test split, which no network of the project trains on.
 REFERENCES: dict[str, str] = {
-    "mnist": "mnist-test-odd",
+    "mnist": "mnist-test",
     "fashion-mnist": "fashion-mnist-test",
 }
 
@@ -58,7 +54,6 @@ class ImageSet:
     source: str  # where from, with the folder: a cache key and a record, not for messages
     missing: tuple[str, ...] = ()  # requested splits the offline folder does not hold
     offline: bool = True
-    reference_left_out: int = 0  # images of the FCD reference removed (gan_training_images)
 
     @property
     def kind(self) -> str:
@@ -69,10 +64,7 @@ class ImageSet:
         """One line without any machine path: dataset, image count, splits, and what was asked for but
         not there or left out (printed, so that less data than asked is never used silently)."""
         s = "s" if len(self.splits) > 1 else ""
-        line = f"{_TITLES[self.name]}: {len(self.images):,} images, {'+'.join(self.splits)} split{s}"
-        if self.reference_left_out:
-            line += (f" without the {self.reference_left_out:,} images of the FCD reference "
-                     f"{REFERENCES[self.name]}")
+        line = f"{TITLES[self.name]}: {len(self.images):,} images, {'+'.join(self.splits)} split{s}"
         where = "offline data" if self.offline else "downloaded by torchvision"
         absent = "".join(f"; the {_SPLIT_SIZES[m]:,}-image {m} split is not there" for m in self.missing)
         return f"{line} ({where}{absent})"
@@ -189,39 +181,17 @@ def load_images(name: str, split: str = "all", root: str | Path | None = None,
 
 
 def _announce(data: ImageSet, verbose: bool) -> None:
-    key = (data.name, data.splits, data.missing, data.offline, data.reference_left_out)
+    key = (data.name, data.splits, data.missing, data.offline)
     if verbose and key not in ANNOUNCED:
         ANNOUNCED.add(key)
         print(data.describe())
 
 
-def in_reference(name: str, n_test: int) -> Tensor:
-    """Which images of ``name``'s official test split (in file order) make up its FCD reference
-    (``REFERENCES``): MNIST's odd-indexed ones, all of Fashion-MNIST's."""
-    check_choice("image dataset", name, IMAGE_DATASETS)
-    mask = torch.zeros(n_test, dtype=torch.bool)
-    mask[slice(1, None, 2) if name == "mnist" else slice(None)] = True
-    return mask
-
-
 def gan_training_images(name: str, root: str | Path | None = None, verbose: bool = True) -> ImageSet:
-    """The images a GAN trains on: every image of ``name`` that ``load_images`` finds outside its FCD
-    reference, so that the FCD never scores a GAN against images it has seen. MNIST: the train split
-    (60,000) and the 5,000 even-indexed test images; Fashion-MNIST: the train split (its whole test split is
-    the reference). What was loaded and left out is printed once, like ``load_images``'s line."""
-    data = load_images(name, "all", root, verbose=False)
-    keep = torch.ones(len(data.images), dtype=torch.bool)
-    if "test" in data.splits:
-        # the test split comes last; the official train split has 60,000 images
-        n_test = len(data.images) - (_SPLIT_SIZES["train"] if "train" in data.splits else 0)
-        keep[len(data.images) - n_test:] = ~in_reference(name, n_test)
-    if not keep.any():
-        raise GanlibError(f"no {_TITLES[name]} images to train a GAN on: its test split is the FCD reference "
-                          f"{REFERENCES[name]} and the train split is not there (offline data: {DATA_ENV})")
-    kept = ImageSet(name, data.images[keep], data.labels[keep], data.splits, data.source, data.missing,
-                    data.offline, int((~keep).sum()))
-    _announce(kept, verbose)
-    return kept
+    """The images a GAN trains on: the official train split of ``name`` (60,000 images). Its test split is
+    the FCD reference (``REFERENCES``), so the FCD never scores a GAN against images it has seen. A missing
+    train split is an error that names the files, never a silent fallback to other images."""
+    return load_images(name, "train", root, verbose)
 
 
 def to_float(images_u8: Tensor) -> Tensor:

@@ -6,11 +6,11 @@ shipped classifier (``ganlib.classifier``) whose features and class probabilitie
 * FCD (the FID recipe with a small in-domain classifier instead of Inception): fit Gaussians
   N(μ_r, Σ_r), N(μ_g, Σ_g) to the 128-d penultimate features φ(x) of real and generated images;
   d² = ‖μ_r − μ_g‖² + Tr(Σ_r + Σ_g − 2 (Σ_r Σ_g)^{1/2}). Lower is better, 0 for identical statistics.
-  The real side is always the dataset's named reference (``ganlib.data.REFERENCES``: for MNIST
-  the 5,000 odd-indexed test images, for Fashion-MNIST its 10,000 test images), whose μ_r, Σ_r ship
+  The real side is always the dataset's named reference (``ganlib.data.REFERENCES``: the whole
+  10,000-image official test split of MNIST or Fashion-MNIST), whose μ_r, Σ_r ship
   with the classifier weights: every machine measures against the same numbers, whatever data it has,
-  and the classifier never trained on those images. The generated side always uses ``FCD_SAMPLES`` =
-  5,000 images: FCD is biased upwards for small N, so only numbers with the same N compare, and each
+  and neither the classifier nor any GAN trained on those images. The generated side always uses
+  ``FCD_SAMPLES`` = 10,000 images: FCD is biased upwards for small N, so only numbers with the same N compare, and each
   reported FCD carries its N and reference name beside it (``fcd_n``, ``fcd_reference``).
 * Mode coverage: the histogram h of predicted classes, how many classes hold at least half of their
   uniform share (h_k ≥ 0.05) and KL(h ‖ uniform) = Σ_k h_k ln(10 h_k).
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import sys
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["FeatureStats", "gaussian_stats", "frechet_distance", "trace_sqrt_product", "classifier_features",
            "reference_statistics", "write_reference", "frechet_classifier_distance", "kl_to_uniform", "mode_coverage",
            "image_metrics", "toy_metrics", "toy_min_count", "evaluate_run", "COVERED_SHARE", "TOY_SIGMAS",
-           "TOY_MIN_COUNT", "TOY_REFERENCE_SAMPLES", "FCD_SAMPLES", "NonFiniteSamples"]
+           "TOY_MIN_COUNT", "TOY_REFERENCE_SAMPLES", "FCD_SAMPLES", "TRAJECTORY_SAMPLES", "NonFiniteSamples"]
 
 # a class counts as covered when it holds at least half of its uniform share 1/10
 COVERED_SHARE = 0.5 / N_CLASSES
@@ -53,7 +53,10 @@ TOY_SIGMAS = 3.0
 TOY_MIN_COUNT = 20
 TOY_REFERENCE_SAMPLES = 2500
 # generated images behind every FCD the project reports (compare, evaluate, chapters): one fixed N
-FCD_SAMPLES = 5_000
+FCD_SAMPLES = 10_000
+# generated images of the FCDs along a run (the comparison's intermediate evaluations): half as many, at
+# half the cost; the final evaluation reports both, so that a trajectory keeps one N throughout
+TRAJECTORY_SAMPLES = 5_000
 
 
 class NonFiniteSamples(GanlibError):
@@ -181,11 +184,13 @@ def write_reference(dataset: str, root: str | Path | None = None, verbose: bool 
     """Compute μ_r, Σ_r of the shipped classifier's features on ``dataset``'s reference images, write
     them beside the weights and add their name, size and sha256 to the classifier's record."""
     ref = reference_set(dataset, root, verbose)
-    stats = gaussian_stats(classifier_features(to_float(ref.images), dataset), ref.name)
+    features, logits = _classify(to_float(ref.images), dataset, "cpu")
+    stats = gaussian_stats(features, ref.name)
     path = reference_path(dataset)
     save_torch({"mu": stats.mu, "sigma": stats.sigma, "n": stats.n}, path)
+    accuracy = (logits.argmax(1) == ref.labels).double().mean().item()
     entry = {"name": ref.name, "images": ref.description, "n": stats.n, "images_sha256_16": images_sha256_16(ref.images),
-             "stats_file": path.name, "stats_sha256": file_sha256(path)}
+             "classifier_accuracy": round(accuracy, 5), "stats_file": path.name, "stats_sha256": file_sha256(path)}
     save_json({**load_record(dataset), "reference": entry}, record_path(dataset))
     _REFERENCE_STATS.pop(dataset, None)
     if verbose:
@@ -242,14 +247,22 @@ def mode_coverage(images: Tensor, dataset: str = "mnist", device: str | torch.de
     return {**_coverage_from_logits(logits), "confidence": torch.softmax(logits.double(), 1).max(1).values.mean().item()}
 
 
-def image_metrics(images: Tensor, dataset: str = "mnist", device: str | torch.device | None = None) -> dict:
+def image_metrics(images: Tensor, dataset: str = "mnist", device: str | torch.device | None = None,
+                  subset: int | None = None) -> dict:
     """FCD to ``dataset``'s shipped reference (with its N and reference name) and the mode-coverage
-    metrics, from one pass of the classifier. Report FCDs of exactly ``FCD_SAMPLES`` images."""
+    metrics, from one pass of the classifier. Report FCDs of exactly ``FCD_SAMPLES`` images.
+
+    ``subset``: also ``fcd_<subset>``, the FCD of the first ``subset`` images alone (an FCD at a smaller N
+    that compares with other FCDs at that N, since FCD's bias depends on N)."""
     feats, logits = _classify(images, dataset, device)
     real = reference_statistics(dataset)
-    fake = gaussian_stats(feats)
-    return {"fcd": frechet_distance(real.mu, real.sigma, fake.mu, fake.sigma), "fcd_n": len(feats),
-            "fcd_reference": real.source, **_coverage_from_logits(logits)}
+    fcd = lambda f: frechet_distance(real.mu, real.sigma, *astuple(gaussian_stats(f))[:2])  # noqa: E731
+    out = {"fcd": fcd(feats), "fcd_n": len(feats), "fcd_reference": real.source}
+    if subset is not None:
+        if not 2 <= subset <= len(feats):
+            raise GanlibError(f"subset must lie in 2..{len(feats)} images, got {subset}")
+        out[f"fcd_{subset}"] = out["fcd"] if subset == len(feats) else fcd(feats[:subset])
+    return {**out, **_coverage_from_logits(logits)}
 
 
 # ---------------------------------------------------------------------------------------- 2-D toys
@@ -285,10 +298,10 @@ def toy_metrics(points: Tensor, mixture: ToyMixture, min_count: int | None = Non
 # ---------------------------------------------------------------------------------------- a whole run
 
 def evaluate_run(result: "TrainResult", n: int | None = None, seed: int = 0,
-                 device: str | torch.device | None = None) -> dict:
+                 device: str | torch.device | None = None, subset: int | None = None) -> dict:
     """Every metric that applies to ``result``, on ``result.sample(n, seed)``.
 
-    Images (default n = ``FCD_SAMPLES`` = 5,000): fcd, fcd_n, fcd_reference, classes_covered,
+    Images (default n = ``FCD_SAMPLES`` = 10,000): fcd, fcd_n, fcd_reference, classes_covered,
     kl_to_uniform, histogram.
     Toys (default n = 2,500, the VEEGAN protocol): modes_covered, high_quality (and n_modes, min_count).
     The classifier runs on ``device`` (default: the run's device).
@@ -303,4 +316,4 @@ def evaluate_run(result: "TrainResult", n: int | None = None, seed: int = 0,
     samples = result.sample(n, seed)
     if is_toy:
         return toy_metrics(samples, toy_mixture(dataset))
-    return image_metrics(samples, dataset, device if device is not None else result.device)
+    return image_metrics(samples, dataset, device if device is not None else result.device, subset)

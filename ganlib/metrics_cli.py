@@ -23,7 +23,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "high-quality share); print them and write DIR/metrics.json.")
     p.add_argument("run_dir", metavar="DIR", help="a run folder written by python -m ganlib train")
     p.add_argument("--samples", type=positive_int, default=None, metavar="N",
-                   help="generated samples (default 5000 images, the N of every FCD ganlib reports, "
+                   help="generated samples (default 10000 images, the N of every FCD ganlib reports, "
                         "or 2500 toy points)")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the sampling noise (default 0)")
     p.add_argument("--device", default="cpu", choices=DEVICES, metavar="NAME",
@@ -33,15 +33,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     q = sub.add_parser("train-classifier", help="train the metrics' classifier; write ganlib/weights/<dataset>.pt",
                        description="Train the small CNN behind the metrics and write its weights, a JSON "
                                    "record (data, split, seed, command, held-out accuracy) and the FCD reference "
-                                   "statistics beside them. MNIST: trains on the even-indexed images of its test "
-                                   "split (all that exists offline), the odd-indexed ones are the FCD reference; "
-                                   "Fashion-MNIST: trains on its train split, its test split is the reference.")
+                                   "statistics beside them. It trains on the first 55,000 images of the train split "
+                                   "and holds out the last 5,000; the test split is the FCD reference.")
     q.add_argument("--dataset", required=True, choices=IMAGE_DATASETS, metavar="NAME",
                    help=f"{' or '.join(IMAGE_DATASETS)} (offline root from GANLIB_DATA)")
-    q.add_argument("--epochs", type=positive_int, default=None, help="epochs (default 20 for mnist, 5 for fashion-mnist)")
+    q.add_argument("--epochs", type=positive_int, default=None, help="epochs (default 5)")
     q.add_argument("--seed", type=nonnegative_int, default=0, help="seed of initialisation, shuffling, augmentation (default 0)")
-    q.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
-                   help="small random rotations/scalings/shifts (default: on for mnist, off for fashion-mnist)")
+    q.add_argument("--augment", action=argparse.BooleanOptionalAction, default=False,
+                   help="small random rotations/scalings/shifts (default: off)")
     q.add_argument("--out", default=None, metavar="FILE",
                    help="weights file (default: the shipped ganlib/weights/<dataset>.pt)")
     q.add_argument("--reference-only", action="store_true",

@@ -80,8 +80,7 @@ def test_train_on_offline_mnist_says_what_data_it_used(tmp_path, data_root):
     proc = cli("train", "--loss", "nonsaturating", "--dataset", "mnist", "--steps", "3", "--batch-size", "8",
                "--device", "cpu", "--out", str(tmp_path / "m"), data_root=data_root)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.count("MNIST: 5,000 images, test split without the 5,000 images of the FCD reference "
-                             "mnist-test-odd (offline data; the 60,000-image train split is not there)") == 1
+    assert proc.stdout.count("MNIST: 60,000 images, train split (offline data)") == 1
     assert "device cpu" in proc.stdout and proc.stderr == ""
 
 

@@ -54,11 +54,13 @@ def test_offline_mnist_says_what_it_loaded_once_without_a_machine_path(data_root
 
     monkeypatch.setattr(ganlib.data, "ANNOUNCED", set())
     data = load_images("mnist", root=data_root)
-    assert data.images.shape == (10_000, 28, 28) and data.images.dtype == torch.uint8
-    assert sorted(data.labels.unique().tolist()) == list(range(10))
+    assert data.images.shape == (70_000, 28, 28) and data.images.dtype == torch.uint8
+    # the class counts of the original train split (60,000) and test split (10,000)
+    assert torch.bincount(data.labels[:60_000]).tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+    assert torch.bincount(data.labels[60_000:]).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
     load_images("mnist", root=data_root)  # the same data again: not repeated
     out, err = capsys.readouterr()
-    assert out == "MNIST: 10,000 images, test split (offline data; the 60,000-image train split is not there)\n"
+    assert out == "MNIST: 70,000 images, train+test splits (offline data)\n"
     assert err == "" and data_root not in out
     load_images("mnist", "test", root=data_root)  # other splits asked for: said again
     assert capsys.readouterr().out == "MNIST: 10,000 images, test split (offline data)\n"
@@ -133,35 +135,35 @@ def _write_split(raw, split: str, values: range) -> None:
         (raw / stem).write_bytes(_idx_bytes(arr))
 
 
-def test_gans_train_on_every_image_outside_the_fcd_reference(tmp_path, capsys, monkeypatch):
-    """MNIST: the train split and the even-indexed test images (the odd-indexed ones are the reference);
-    Fashion-MNIST: the train split only (its test split is the reference). Said on stdout, once."""
+def test_gans_train_on_the_train_split_only(tmp_path, capsys, monkeypatch):
+    """MNIST and Fashion-MNIST alike: the train split, never a test image (the test split is the FCD
+    reference); said on stdout, once. Without a train split: an error naming the files, no fallback."""
     import ganlib.data
     from ganlib.data import gan_training_images
 
     monkeypatch.setattr(ganlib.data, "ANNOUNCED", set())
-    monkeypatch.setattr(ganlib.data, "_SPLIT_SIZES", {"train": 6, "test": 8})
     _write_split(tmp_path / "MNIST" / "raw", "train", range(100, 106))
     _write_split(tmp_path / "MNIST" / "raw", "t10k", range(200, 208))
     data = gan_training_images("mnist", tmp_path)
-    assert data.images[:, 0, 0].tolist() == list(range(100, 106)) + [200, 202, 204, 206]
-    assert data.reference_left_out == 4 and data.splits == ("train", "test")
-    assert capsys.readouterr().out == ("MNIST: 10 images, train+test splits without the 4 images of the FCD "
-                                       "reference mnist-test-odd (offline data)\n")
+    assert data.images[:, 0, 0].tolist() == list(range(100, 106)) and data.splits == ("train",)
+    assert capsys.readouterr().out == "MNIST: 6 images, train split (offline data)\n"
     _write_split(tmp_path / "FashionMNIST" / "raw", "t10k", range(8))
-    with pytest.raises(GanlibError, match=r"^no Fashion-MNIST images to train a GAN on: its test split is the FCD "
-                                          r"reference fashion-mnist-test and the train split is not there"):
+    with pytest.raises(GanlibError, match=r"^no fashion-mnist data in .*expected train-images-idx3-ubyte\[\.gz\], "
+                                          r"train-labels-idx1-ubyte\[\.gz\]$"):
         gan_training_images("fashion-mnist", tmp_path)
     _write_split(tmp_path / "FashionMNIST" / "raw", "train", range(50, 56))
     assert gan_training_images("fashion-mnist", tmp_path, verbose=False).images[:, 0, 0].tolist() == list(range(50, 56))
 
 
-def test_offline_mnist_gans_never_see_the_reference(data_root):
+@pytest.mark.parametrize("dataset", ["mnist", "fashion-mnist"])
+def test_offline_gans_never_see_the_reference(data_root, dataset):
+    """The whole train split trains the GAN, the whole test split is the reference, and no reference image
+    is byte for byte in the training images."""
     from ganlib.classifier import reference_set
     from ganlib.data import gan_training_images
 
-    gan = gan_training_images("mnist", data_root, verbose=False)
-    ref = reference_set("mnist", data_root, verbose=False)
-    assert len(gan.images) == 5_000 and gan.reference_left_out == 5_000
+    gan = gan_training_images(dataset, data_root, verbose=False)
+    ref = reference_set(dataset, data_root, verbose=False)
+    assert len(gan.images) == 60_000 and gan.splits == ("train",) and len(ref.images) == 10_000
     seen = {bytes(x.numpy().tobytes()) for x in gan.images}
     assert not any(bytes(x.numpy().tobytes()) in seen for x in ref.images)

@@ -190,7 +190,7 @@ def test_shipped_weights_are_small_and_recorded(dataset: str) -> None:
     assert all(v.dtype in (torch.float32, torch.int64) for v in state.values())
     ref = rec["reference"]
     assert ref["name"] == REFERENCES[dataset] and ref["stats_sha256"] == file_sha256(reference_path(dataset))
-    assert ref["n"] == {"mnist": 5000, "fashion-mnist": 10000}[dataset] and ref["images_sha256_16"] == rec["heldout_sha256_16"]
+    assert ref["n"] == 10_000 and rec["n_train"] == 55_000 and rec["n_heldout"] == 5_000
     stats = metrics.reference_statistics(dataset)
     assert stats.mu.shape == (128,) and stats.sigma.shape == (128, 128) and stats.n == ref["n"]
     assert stats.source == REFERENCES[dataset]
@@ -228,41 +228,45 @@ def mnist(offline_env) -> tuple[torch.Tensor, torch.Tensor]:
     return to_float(data.images), data.labels
 
 
-def test_mnist_classifier_accuracy_on_held_out_digits(offline_env) -> None:
-    rec = load_record("mnist")
-    split = classifier_split("mnist", verbose=False)
-    assert images_sha256_16(split.train_x) == rec["train_sha256_16"], "not the training digits the record names"
-    assert images_sha256_16(split.test_x) == rec["heldout_sha256_16"], "not the held-out digits the record names"
-    acc = accuracy(load_classifier("mnist"), split.test_x, split.test_y)
-    assert len(split.train_x) == len(split.test_x) == 5000
-    assert acc >= 0.98
-    assert acc == pytest.approx(rec["heldout_accuracy"], abs=1e-3)
+@pytest.mark.parametrize("dataset, least", [("mnist", 0.98), ("fashion-mnist", 0.89)])
+def test_classifier_accuracy_on_held_out_and_reference_images(offline_env, dataset: str, least: float) -> None:
+    """The record names the images the classifier trained on and held out, and its accuracies on the held-out
+    part of the train split and on the reference (the test split) are what it states and at least ``least``."""
+    rec = load_record(dataset)
+    split, ref = classifier_split(dataset, verbose=False), reference_set(dataset, verbose=False)
+    assert images_sha256_16(split.train_x) == rec["train_sha256_16"], "not the training images the record names"
+    assert images_sha256_16(split.test_x) == rec["heldout_sha256_16"], "not the held-out images the record names"
+    assert images_sha256_16(ref.images) == rec["reference"]["images_sha256_16"]
+    assert len(split.train_x) == 55_000 and len(split.test_x) == 5_000 and len(ref.images) == 10_000
+    model = load_classifier(dataset)
+    held, on_ref = accuracy(model, split.test_x, split.test_y), accuracy(model, ref.images, ref.labels)
+    assert held >= least and on_ref >= least
+    assert held == pytest.approx(rec["heldout_accuracy"], abs=1e-3)
+    assert on_ref == pytest.approx(rec["reference"]["classifier_accuracy"], abs=1e-3)
 
 
 @pytest.mark.parametrize("dataset", ["mnist", "fashion-mnist"])
 def test_classifier_training_images_are_disjoint_from_the_reference(offline_env, dataset: str) -> None:
-    if dataset == "fashion-mnist" and not (Path(offline_env) / "FashionMNIST" / "raw").is_dir():
-        pytest.skip("offline Fashion-MNIST not found")
     split, ref = classifier_split(dataset, verbose=False), reference_set(dataset, verbose=False)
-    assert torch.equal(split.test_x, ref.images)  # the held-out images are the reference
     digest = lambda imgs: {bytes(x.numpy().tobytes()) for x in imgs}  # noqa: E731
-    shared = digest(split.train_x) & digest(ref.images)
-    # Fashion-MNIST's train and test splits share a handful of identical images (the dataset's own
-    # duplicates); MNIST's even- and odd-indexed test images share none
-    assert len(shared) <= {"mnist": 0, "fashion-mnist": 20}[dataset], len(shared)
+    assert not digest(split.train_x) & digest(split.test_x)  # the held-out images are not trained on
+    assert not digest(split.train_x) & digest(ref.images)  # nor the reference
 
 
-def test_reference_statistics_are_the_reference_images_and_need_no_data(offline_env, monkeypatch) -> None:
-    ref = reference_set("mnist", verbose=False)
-    again = metrics.gaussian_stats(metrics.classifier_features(to_float(ref.images)))
-    shipped = metrics.reference_statistics("mnist")
+@pytest.mark.parametrize("dataset", ["mnist", "fashion-mnist"])
+def test_reference_statistics_are_the_reference_images_and_need_no_data(offline_env, monkeypatch, dataset) -> None:
+    """The shipped μ_r, Σ_r are recomputed from the test split's images through the shipped classifier."""
+    ref = reference_set(dataset, verbose=False)
+    again = metrics.gaussian_stats(metrics.classifier_features(to_float(ref.images), dataset))
+    shipped = metrics.reference_statistics(dataset)
+    assert shipped.n == again.n == 10_000
     assert torch.allclose(shipped.mu, again.mu, atol=1e-5) and torch.allclose(shipped.sigma, again.sigma, atol=1e-5)
     # the same FCD whatever GANLIB_DATA holds: the reference is read from the shipped file only
     fake = torch.rand(200, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
-    before = metrics.frechet_classifier_distance(fake)
+    before = metrics.frechet_classifier_distance(fake, dataset=dataset)
     monkeypatch.setenv("GANLIB_DATA", "/nonexistent")
     monkeypatch.setattr(metrics, "_REFERENCE_STATS", {})
-    assert metrics.frechet_classifier_distance(fake) == before
+    assert metrics.frechet_classifier_distance(fake, dataset=dataset) == before
 
 
 def test_a_damaged_reference_file_is_refused(tmp_path, monkeypatch) -> None:
@@ -275,26 +279,14 @@ def test_a_damaged_reference_file_is_refused(tmp_path, monkeypatch) -> None:
     assert "\n" not in str(info.value)
 
 
-def test_fashion_classifier_accuracy_on_its_test_split(offline_env) -> None:
-    if not (Path(offline_env) / "FashionMNIST" / "raw").is_dir():
-        pytest.skip(f"offline Fashion-MNIST not found under {offline_env}")
-    test = load_images("fashion-mnist", "test", verbose=False)
-    if len(test.images) != 10_000:
-        pytest.skip("Fashion-MNIST test split not found")
-    assert images_sha256_16(test.images) == load_record("fashion-mnist")["heldout_sha256_16"]
-    acc = accuracy(load_classifier("fashion-mnist"), test.images, test.labels)
-    assert acc >= 0.89
-    assert acc == pytest.approx(load_record("fashion-mnist")["heldout_accuracy"], abs=1e-3)
-
-
 def test_fcd_sanity_values_against_the_reference(offline_env) -> None:
-    """Half vs half, digits 0-4 and noise, each against the shipped reference (5,000 odd-indexed test
-    digits), each with N = 5,000 like every FCD ganlib reports."""
+    """Real held-out digits, digits 0-4 and noise, each against the shipped reference (the 10,000 test
+    digits), each with N = 5,000."""
     split = classifier_split("mnist", verbose=False)
-    even = to_float(split.train_x)  # the other 5,000 test digits (the classifier trained on them)
+    even = to_float(split.test_x)  # the 5,000 held-out train digits: real, and never trained on
     halves = metrics.frechet_classifier_distance(even)
     noise = metrics.frechet_classifier_distance(torch.rand(5000, 1, 28, 28, generator=torch.Generator().manual_seed(2)) * 2 - 1)
-    low = split.train_y < 5
+    low = split.test_y < 5
     dropped = metrics.frechet_classifier_distance(even[low])
     ref = reference_set("mnist", verbose=False)
     self_fcd = metrics.frechet_classifier_distance(to_float(ref.images))
@@ -328,7 +320,7 @@ def test_metrics_of_10000_images_are_fast(mnist) -> None:
     print(f"image_metrics on {len(x[:10_000])} images: {seconds:.2f} s")
     assert seconds < 10
     assert set(out) == {"fcd", "fcd_n", "fcd_reference", "classes_covered", "kl_to_uniform", "histogram"}
-    assert out["fcd_n"] == 10_000 and out["fcd_reference"] == "mnist-test-odd"
+    assert out["fcd_n"] == 10_000 and out["fcd_reference"] == "mnist-test"
 
 
 def test_evaluate_run_is_deterministic(offline_env) -> None:
@@ -340,7 +332,7 @@ def test_evaluate_run_is_deterministic(offline_env) -> None:
     assert a == b
     assert a["fcd"] != c["fcd"]
     assert set(a) == {"fcd", "fcd_n", "fcd_reference", "classes_covered", "kl_to_uniform", "histogram"}
-    assert a["fcd_n"] == 500 and metrics.evaluate_run(result, seed=3)["fcd_n"] == metrics.FCD_SAMPLES == 5000
+    assert a["fcd_n"] == 500 and metrics.evaluate_run(result, seed=3)["fcd_n"] == metrics.FCD_SAMPLES == 10_000
     toy, _, _ = new_run(TrainConfig(loss="hinge", dataset="ring", steps=1, device="cpu"), torch.device("cpu"))
     assert metrics.evaluate_run(toy, seed=1) == metrics.evaluate_run(toy, seed=1)
     assert {"modes_covered", "high_quality"} <= set(metrics.evaluate_run(toy))
@@ -374,9 +366,9 @@ def test_cli_train_classifier_writes_weights_and_record(offline_env, tmp_path) -
     out = tmp_path / "cls.pt"
     assert cli.main(["train-classifier", "--dataset", "mnist", "--epochs", "1", "--out", str(out)]) == 0
     rec = json.loads(out.with_suffix(".json").read_text())
-    expected = f"python -m ganlib train-classifier --dataset mnist --epochs 1 --seed 0 --augment --out {out}"
+    expected = f"python -m ganlib train-classifier --dataset mnist --epochs 1 --seed 0 --no-augment --out {out}"
     assert rec["command"] == expected
-    assert rec["n_train"] == 5000 and rec["n_heldout"] == 5000 and "even-indexed" in rec["split"]
+    assert rec["n_train"] == 55_000 and rec["n_heldout"] == 5_000 and "held out for validation" in rec["split"]
     assert 0.5 < rec["heldout_accuracy"] <= 1.0
     model = SmallCNN()
     model.load_state_dict(torch.load(out, weights_only=True))

@@ -3,38 +3,13 @@
 ``smoke`` is for CI (seconds per chapter), ``book`` produces the stored outputs the book shows,
 ``full`` is for readers with a GPU and time.
 
-Does the ``book`` comparison fit one GPU session (≤ 8 minutes on one H100)? ``estimate_seconds``
-does this arithmetic; every input is stated here and none of it is measured on the new trainer.
-
-* Measured today (H200, batch 64, one run alone, ``python -m ganlib bench``): 7 ms per generator step
-  for the four losses with one critic step, 24 ms for WGAN, 44 ms for WGAN-GP (five critic steps).
-  Summed over the six losses, one generator step of each costs 4·7 + 24 + 44 = 96 ms under the
-  ``paper`` protocol. Under ``controlled`` (one critic step for every loss) WGAN costs about 7 ms and
-  WGAN-GP about 44/5 + 3 ≈ 12 ms (one penalised critic step, plus the generator step; an estimate):
-  5·7 + 12 = 47 ms. The ring's small MLPs are assumed to cost as much per step (launch-bound).
-* One evaluation (5,000 generated images through G and the classifier, FCD on the CPU): ≈ 0.1 s.
-* Throughput when runs share the GPU: the old grid (18 runs × 2,000 steps, 576 s of one-run time)
-  took 90–170 s per data set with 12–18 runs at once: 3.4–6.4 one-run seconds per wall second. The
-  faster trainer is assumed 5× faster per run; if sharing still helps as much, 17–32 old one-run
-  seconds pass per wall second (``SHARED_SPEEDUP``). That assumption is the weak point: with CUDA
-  graphs one run keeps the GPU busier, and processes sharing a GPU take turns.
-
-``book``: MNIST 5,000 generator steps, Fashion-MNIST and the ring 2,000; 5 seeds; both protocols;
-the MNIST sweep's two extra learning rates with 3 seeds; 8 evaluations per run (plus step 0).
-
-    MNIST paper       5 seeds × 5,000 × 96 ms = 2,400 s
-    MNIST controlled  5 seeds × 5,000 × 47 ms = 1,175 s
-    MNIST sweep       2 lrs × 3 seeds × 5,000 × 47 ms = 1,410 s
-    Fashion-MNIST     5 seeds × 2,000 × (96 + 47) ms = 1,430 s
-    ring              5 seeds × 2,000 × (96 + 47) ms = 1,430 s
-    evaluations       156 image runs × 9 evaluations = 1,404 × 0.1 s ≈ 140 s (the ring's: negligible)
-    total ≈ 7,990 one-run seconds → 250 s (32×) to 470 s (17×) of wall time
-
-So it fits 8 minutes only if the assumed 5× and today's sharing gain both hold; at the slow end there
-is no margin. The ring has since been trained on the project's 2-core CPU in 340 s of wall time and its runs
-committed (``benchmarks/compare-book-1-ring-cpu.tgz``), which leaves the GPU 6,560 one-run seconds: 205 to 385 s. If the first GPU session measures less, cut the sweep to MNIST's 3,000 steps or the
-ring to 3 seeds before cutting MNIST's 5,000 steps or its 5 seeds. ``compare`` is resumable, so a
-session that runs out of time loses nothing: the next one finishes the grid.
+The ``book`` comparison grid is trained on a 2-core CPU, two runs at once (one process and one thread
+each), and must fit 14 hours of that machine. ``python -m ganlib compare --pilot`` times every kind of
+run of the grid and prints the estimate; ``STEP_MS`` holds what it measured, so that a comparison can
+plan its runs before any run of a kind has finished (``ganlib.compare`` then uses the finished runs'
+own seconds). Where the grid did not fit, it was cut in this order: the paper protocol's seeds 5 → 3,
+MNIST's generator steps 5,000 → 3,000, then the seeds of the critic-normalisation factor 3 → 2; the
+controlled protocol's 5 seeds and the sweep's 3 rates stay.
 """
 
 from __future__ import annotations
@@ -47,13 +22,19 @@ from .errors import check_choice
 
 BUDGET_ENV = "GANLIB_BUDGET"
 BUDGET_NAMES: tuple[str, ...] = ("smoke", "book", "full")
-# milliseconds per generator step, one run alone on today's trainer (H200), per protocol and loss
-STEP_MS: dict[str, dict[str, float]] = {
-    "paper": {"minimax": 7, "nonsaturating": 7, "wgan": 24, "wgan-gp": 44, "lsgan": 7, "hinge": 7},
-    "controlled": {"minimax": 7, "nonsaturating": 7, "wgan": 7, "wgan-gp": 12, "lsgan": 7, "hinge": 7},
+# milliseconds per generator step on the project's 2-core CPU, two runs at once (one thread each), by
+# (protocol, critic normalisation of the normalisation factor or None) and loss: ``compare --pilot``
+STEP_MS: dict[tuple[str, str | None], dict[str, float]] = {
+    ("paper", None): {"minimax": 205, "nonsaturating": 203, "wgan": 644, "wgan-gp": 1177, "lsgan": 202, "hinge": 212},
+    ("controlled", None): {"minimax": 196, "nonsaturating": 191, "wgan": 201, "wgan-gp": 306, "lsgan": 206, "hinge": 194},
+    # the other four losses' batch-norm runs are their paper runs (ganlib.compare.shared_runs)
+    ("controlled", "batch"): {"minimax": 205, "nonsaturating": 203, "wgan": 190, "lsgan": 202, "hinge": 212},
+    ("controlled", "spectral"): {"minimax": 198, "nonsaturating": 205, "wgan": 186, "wgan-gp": 295, "lsgan": 188,
+                                 "hinge": 188},
 }
-EVAL_S = 0.1  # one evaluation of 5,000 images on a GPU
-SHARED_SPEEDUP = (17.0, 32.0)  # old one-run seconds per wall second, faster trainer with shared GPU
+# seconds of one evaluation, on average over a run's: 5,000 images through G and the classifier and the
+# FCD along the run (2.3 s on one thread), 10,000 at its end (4.4 s)
+EVAL_S = 2.7
 
 
 @dataclass(frozen=True)
@@ -70,6 +51,9 @@ class Budget:
     fashion_steps: int | None = None  # generator steps on Fashion-MNIST (None: image_steps)
     sweep_seeds: int = 0  # seeds of the learning-rate sweep's extra rates (the first ones of ``seeds``)
     mnist_steps: int | None = None  # generator steps of a comparison run on MNIST (None: image_steps)
+    norm_seeds: int = 0  # seeds of the critic-normalisation factor (the first ones of ``seeds``)
+    paper_seeds: int | None = None  # seeds of the paper protocol on the image datasets (None: all)
+    fashion_seeds: int | None = None  # seeds of both protocols on Fashion-MNIST (None: all)
 
     def steps_for(self, dataset: str) -> int:
         """Generator steps of a comparison run on ``dataset``."""
@@ -81,6 +65,20 @@ class Budget:
             return self.mnist_steps
         return self.image_steps
 
+    def seed_count(self, variant: str, dataset: str) -> int:
+        """How many seeds (the first ones) one experiment (``protocols.Experiment.variant``) on ``dataset``
+        trains: ``sweep_seeds`` for a swept rate, ``norm_seeds`` for a critic normalisation of the factor,
+        ``fashion_seeds`` on Fashion-MNIST, ``paper_seeds`` for the paper protocol on images, else all."""
+        if "-lr" in variant:
+            return self.sweep_seeds
+        if "-norm-" in variant:
+            return self.norm_seeds
+        if dataset == "fashion-mnist" and self.fashion_seeds:
+            return self.fashion_seeds
+        if variant == "paper" and dataset not in TOY_DATASETS and self.paper_seeds:
+            return self.paper_seeds
+        return len(self.seeds)
+
     def batch_for(self, dataset: str) -> int:
         return self.toy_batch_size if dataset in TOY_DATASETS else self.batch_size
 
@@ -90,11 +88,12 @@ class Budget:
 
 _BUDGETS = {
     "smoke": Budget("smoke", image_steps=20, toy_steps=200, batch_size=64, toy_batch_size=256, seeds=(0,),
-                    eval_points=2, sweep_seeds=1),
-    "book": Budget("book", image_steps=2000, mnist_steps=5000, toy_steps=2000, batch_size=64, toy_batch_size=256,
-                   seeds=(0, 1, 2, 3, 4), eval_points=8, fashion_steps=2000, sweep_seeds=3),
+                    eval_points=2, sweep_seeds=1, norm_seeds=1),
+    "book": Budget("book", image_steps=2000, mnist_steps=3000, toy_steps=2000, batch_size=64, toy_batch_size=256,
+                   seeds=(0, 1, 2, 3, 4), eval_points=6, fashion_steps=2000, sweep_seeds=3, norm_seeds=2,
+                   paper_seeds=3, fashion_seeds=3),
     "full": Budget("full", image_steps=10000, toy_steps=5000, batch_size=64, toy_batch_size=256,
-                   seeds=tuple(range(10)), eval_points=10, sweep_seeds=5),
+                   seeds=tuple(range(10)), eval_points=10, sweep_seeds=5, norm_seeds=5),
 }
 
 
@@ -105,6 +104,6 @@ def get_budget(name: str | None = None) -> Budget:
     return _BUDGETS[check_choice(f"budget (from {BUDGET_ENV} or --budget)", name, BUDGET_NAMES)]
 
 
-def run_seconds(protocol: str, loss: str, steps: int, evals: int) -> float:
-    """Estimated one-run-alone seconds of one run on today's trainer (see the module docstring)."""
-    return steps * STEP_MS[protocol][loss] / 1000 + evals * EVAL_S
+def run_seconds(protocol: str, loss: str, steps: int, evals: int, d_norm: str | None = None) -> float:
+    """Estimated seconds of one run in the grid's process layout (``STEP_MS``, ``EVAL_S``)."""
+    return steps * STEP_MS[(protocol, d_norm)][loss] / 1000 + evals * EVAL_S

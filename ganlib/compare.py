@@ -28,6 +28,7 @@ rewritten from all runs at the end of every invocation, each file atomically.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import json
 import os
@@ -36,6 +37,7 @@ import re
 import shlex
 import signal
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +56,7 @@ from .errors import GanlibError, TrainingDiverged, TrainingInterrupted
 from .io import atomic_path, save_json
 from .layout import DONE, POINTS, RESULTS, run_dir, sample_png
 from .losses import LOSS_NAMES
-from .metrics import FCD_SAMPLES, TOY_REFERENCE_SAMPLES, NonFiniteSamples, evaluate_run
+from .metrics import FCD_SAMPLES, TOY_REFERENCE_SAMPLES, TRAJECTORY_SAMPLES, NonFiniteSamples, evaluate_run
 from .plot import critic_estimate, grid_array
 from .protocols import PROTOCOLS, Experiment, describe, experiments
 from .report import write_figures
@@ -108,13 +110,19 @@ def check_seeds(seeds: Sequence[object]) -> list[int]:
 
 def _evaluator(n_critic: int) -> Callable[[TrainResult], dict]:
     """Metrics of a run at an evaluation step, with the compute spent so far: generator step (added by
-    train), critic updates = step × n_critic, and training seconds. The class histogram is left out."""
+    train), critic updates = step × n_critic, and training seconds (wall and CPU). The class histogram is
+    left out. Images: ``TRAJECTORY_SAMPLES`` generated images along the run, ``FCD_SAMPLES`` at the final
+    step, which also reports ``fcd_5000`` from the first 5,000 of them (the trajectory's N)."""
     def evaluate(result: TrainResult) -> dict:
+        image = not result.config.is_toy
+        n = (FCD_SAMPLES if result.step == result.config.steps else TRAJECTORY_SAMPLES) if image else None
         try:
-            metrics = {k: v for k, v in evaluate_run(result).items() if k != "histogram"}
+            metrics = {k: v for k, v in evaluate_run(result, n, subset=TRAJECTORY_SAMPLES if image else None).items()
+                       if k != "histogram"}
         except NonFiniteSamples as exc:  # weights can stay finite while batch-norm statistics do not
             raise TrainingDiverged(f"loss {result.config.loss!r} diverged: {exc} at step {result.step}") from None
-        return {"critic_updates": result.step * n_critic, "train_s": round(result.elapsed, 3), **metrics}
+        return {"critic_updates": result.step * n_critic, "train_s": round(result.elapsed, 3),
+                "train_cpu_s": round(result.cpu_elapsed, 3), **metrics}
     return evaluate
 
 
@@ -130,7 +138,7 @@ def _config(job: Job, budget: Budget, device: str, cuda_graph: bool = False) -> 
     exp, steps = job.experiment, budget.steps_for(job.experiment.dataset)
     image = exp.dataset in IMAGE_DATASETS
     return TrainConfig(loss=job.loss, dataset=exp.dataset, steps=steps, batch_size=budget.batch_for(exp.dataset),
-                       seed=job.seed, device=device, snapshot_steps=(0,) + eval_steps(steps, budget.eval_points),
+                       seed=job.seed, device=device, snapshot_steps=eval_steps(steps, budget.eval_points),
                        n_snapshot=N_GRID if image else None, checkpoint_every=max(1, steps // 4),
                        check_every=min(100, steps), cuda_graph=cuda_graph, **exp.overrides(not image))
 
@@ -155,8 +163,10 @@ def _read_done(folder: Path, steps: int) -> dict | None:
 
 
 def run_one(job: Job, budget: Budget, out: str | Path, device: str, data_root: str | Path | None = None,
-            progress: bool | None = None, cuda_graph: bool = False) -> dict:
-    """Train (or read back) one run and return its record; a finished run's marker is written last."""
+            progress: bool | None = None, cuda_graph: bool = False, command: str = "",
+            layout: str = "") -> dict:
+    """Train (or read back) one run and return its record; a finished run's marker is written last.
+    ``command`` (the comparison's command line) and ``layout`` (processes × threads) go into the record."""
     out, exp = Path(out), job.experiment
     steps = budget.steps_for(exp.dataset)
     folder = run_dir(out, exp.dataset, job.loss, job.seed, exp.variant)
@@ -165,7 +175,8 @@ def run_one(job: Job, budget: Budget, out: str | Path, device: str, data_root: s
         return done
     cfg = _config(job, budget, device, cuda_graph)
     head = {"loss": job.loss, "seed": job.seed, "dataset": exp.dataset, "protocol": exp.protocol,
-            "variant": exp.variant}
+            "variant": exp.variant, "command": command, "process_layout": layout}
+    started = time.perf_counter()
     try:
         result = train(cfg, folder, resume=(folder / CHECKPOINT).exists(), progress=progress,
                        evaluate=_evaluator(cfg.recipe().n_critic), data_root=data_root, verbose=False)
@@ -179,6 +190,8 @@ def run_one(job: Job, budget: Budget, out: str | Path, device: str, data_root: s
             last = max(result.snapshots)
             save_json({"step": last, "points": np.round(result.snapshots[last].cpu().numpy(), 4).tolist()}, folder / POINTS)
         record = {**head, **_record(result, budget)}
+    # the run's own wall time, evaluations and sample grids included (what a schedule must plan for)
+    record["run_wall_s"] = round(time.perf_counter() - started, 1)
     save_json({"steps": steps, "record": record}, folder / DONE)
     return record
 
@@ -196,7 +209,7 @@ def _record(result: TrainResult, budget: Budget) -> dict:
     return {"lr": recipe.lr, "optimizer": recipe.optimizer, "betas": list(recipe.betas), "n_critic": recipe.n_critic,
             "d_norm": recipe.d_norm, "clip": recipe.clip, "gp_lambda": recipe.gp_lambda,
             "steps": result.step, "critic_updates": result.step * recipe.n_critic, "device": str(result.device),
-            **final, "wall_time_s": elapsed,
+            **final, "wall_time_s": elapsed, "cpu_time_s": round(result.cpu_elapsed, 3),
             "images_per_s": result.step * budget.batch_for(cfg.dataset) / elapsed if elapsed > 0 else None,
             "evals": evals, "critic_estimate_at_evals": critic_at}
 
@@ -204,23 +217,74 @@ def _record(result: TrainResult, budget: Budget) -> dict:
 # ------------------------------------------------------------------------------------------ the grid
 
 def plan(losses: Sequence[str], seeds: Sequence[int], datasets: Sequence[str], budget: Budget,
-         protocols: Sequence[str] = PROTOCOLS, sweep: bool = True) -> list[Job]:
-    """Every run of a comparison: each experiment (``protocols.experiments``) × loss × seed; the
-    sweep's extra rates with the first ``budget.sweep_seeds`` seeds only."""
-    exps = experiments(list(datasets), list(protocols), sweep and budget.sweep_seeds > 0)
-    return [Job(e, loss, s) for e in exps for loss in losses
-            for s in (seeds[:budget.sweep_seeds] if e.variant not in protocols else seeds)]
+         protocols: Sequence[str] = PROTOCOLS, sweep: bool = True, norms: bool = True) -> list[Job]:
+    """Every run of a comparison: each experiment (``protocols.experiments``) × loss × seed, where each
+    experiment takes the first ``budget.seed_count(variant, dataset)`` of ``seeds`` and the pairs of
+    ``protocols.INVALID_PAIRS`` are left out."""
+    exps = experiments(list(datasets), list(protocols), sweep and budget.sweep_seeds > 0,
+                       norms and budget.norm_seeds > 0)
+    return [Job(e, loss, s) for e in exps for loss in losses if e.runs_loss(loss)
+            for s in seeds[:budget.seed_count(e.variant, e.dataset)]]
 
 
-def _cost(job: Job, budget: Budget) -> float:
-    return run_seconds(job.experiment.protocol, job.loss, budget.steps_for(job.experiment.dataset),
-                       budget.eval_points + 1 if job.experiment.dataset in IMAGE_DATASETS else 0)
+def shared_runs(grid: Sequence[Job], budget: Budget) -> dict[Job, Job]:
+    """Each run of ``grid`` mapped to the run that trains it: the first one in ``grid`` with the same dataset,
+    loss, seed and recipe. The paper recipe of minimax, non-saturating, LSGAN and hinge is the controlled
+    protocol with a batch-norm critic, so those runs of the normalisation factor are the paper runs."""
+    first: dict[tuple, Job] = {}
+    out = {}
+    for j in grid:
+        key = (j.experiment.dataset, j.loss, j.seed, _config(j, budget, "cpu").recipe())
+        out[j] = first.setdefault(key, j)
+    return out
 
 
-def estimated_seconds(grid: Sequence[Job], budget: Budget) -> float:
-    """One-run-alone seconds of a grid on today's trainer (``ganlib.budget`` states the inputs)."""
-    return sum(_cost(j, budget) for j in grid)
+def _kind(exp: Experiment) -> int:
+    """The order in which a grid trains its experiments on one dataset: the controlled protocol, the swept
+    rates, the critic normalisations, then the paper protocol."""
+    return 0 if exp.variant == "controlled" else 1 if "-lr" in exp.variant else 2 if "-norm-" in exp.variant else 3
 
+
+def training_order(grid: Sequence[Job], datasets: Sequence[str]) -> list[Job]:
+    """The runs in the order they are started: dataset by dataset, experiments by ``_kind``, then seed by
+    seed over all losses, so that a grid stopped part-way holds whole seeds of its first experiments."""
+    return sorted(grid, key=lambda j: (list(datasets).index(j.experiment.dataset), _kind(j.experiment), j.seed,
+                                       LOSS_NAMES.index(j.loss) if j.loss in LOSS_NAMES else len(LOSS_NAMES)))
+
+
+def _cost_key(job: Job) -> tuple:
+    """Runs that cost the same per step: the learning rate changes nothing, the recipe does."""
+    e = job.experiment
+    return e.dataset, job.loss, e.protocol, e.d_norm
+
+
+def _cost(job: Job, budget: Budget, measured: dict | None = None) -> float:
+    """Seconds one run takes in this process layout: the median seconds per step of the finished runs of
+    its kind (``_cost_key``) in ``measured``, else ``budget.run_seconds``'s table."""
+    steps = budget.steps_for(job.experiment.dataset)
+    per_step = (measured or {}).get(_cost_key(job))
+    if per_step is not None:
+        return per_step * steps
+    evals = budget.eval_points if job.experiment.dataset in IMAGE_DATASETS else 0
+    return run_seconds(job.experiment.protocol, job.loss, steps, evals, job.experiment.d_norm)
+
+
+def measured_costs(records: dict[Job, dict]) -> dict:
+    """Median wall seconds per generator step (evaluations included) of finished runs, by ``_cost_key``."""
+    per: dict[tuple, list[float]] = {}
+    for job, rec in records.items():
+        if rec.get("run_wall_s") and rec.get("steps"):
+            per.setdefault(_cost_key(job), []).append(rec["run_wall_s"] / rec["steps"])
+    return {k: float(np.median(v)) for k, v in per.items()}
+
+
+def estimated_seconds(grid: Sequence[Job], budget: Budget, measured: dict | None = None) -> float:
+    """One-process seconds of a grid (``_cost``: measured where runs of the same kind finished)."""
+    return sum(_cost(j, budget, measured) for j in grid)
+
+
+# a run is started only if its estimated seconds times this margin end before the stop time
+STOP_MARGIN = 1.15
 
 _STOPPING = False  # in a worker process of ``_run_all``: one of its runs was interrupted
 
@@ -248,31 +312,115 @@ def _say_done(i: int, total: int, rec: dict) -> None:
     print(f"ganlib compare: [{i}/{total}] {what}: {text}", flush=True)
 
 
+@dataclass
+class _Schedule:
+    """The runs left to start, in training order, and the stop time (``time.time()`` seconds, or None)."""
+
+    todo: list[Job]
+    budget: Budget
+    stop_at: float | None
+    measured: dict
+
+    def next(self) -> Job | None:
+        """The first run left whose estimated time ends before the stop time (removed from ``todo``)."""
+        for job in self.todo:
+            if self.stop_at is None or time.time() + STOP_MARGIN * _cost(job, self.budget, self.measured) <= self.stop_at:
+                self.todo.remove(job)
+                return job
+        return None
+
+
+def _stop_timer(stop_at: float | None, pids: Callable[[], list[int]]) -> threading.Timer | None:
+    """At the stop time, SIGTERM to the training processes: each saves its checkpoint and stops."""
+    if stop_at is None:
+        return None
+    timer = threading.Timer(max(0.0, stop_at - time.time()),
+                            lambda: [os.kill(pid, signal.SIGTERM) for pid in pids()])
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
 def _run_all(jobs_list: list[Job], budget: Budget, out: Path, device: str, data_root, progress,
-             jobs: int, cuda_graph: bool = False) -> dict[Job, dict]:
-    """Every run, the longest first (so the last to start are short); in ``jobs`` processes if > 1."""
-    order = sorted(jobs_list, key=lambda j: -_cost(j, budget))
-    args = [(j, budget, out, device, data_root, progress, cuda_graph) for j in order]
-    records: dict[Job, dict] = {}
+             jobs: int, cuda_graph: bool = False, command: str = "", datasets: Sequence[str] = (),
+             stop_at: float | None = None) -> dict[Job, dict]:
+    """Every finished run read back, then the runs left in ``training_order`` (in ``jobs`` processes if
+    > 1), each started only if ``_cost`` says it ends before ``stop_at``; returns the finished records.
+    A run that two experiments share (``shared_runs``) is trained once."""
+    shared = shared_runs(jobs_list, budget)
+    trained = _train_all(list(dict.fromkeys(shared.values())), budget, out, device, data_root, progress, jobs,
+                         cuda_graph, command, datasets, stop_at)
+    # a run shared by two experiments appears in each, under each one's names
+    return {j: {**trained[t], "protocol": j.experiment.protocol, "variant": j.experiment.variant}
+            | ({} if t == j else {"trained_as": t.experiment.variant})
+            for j, t in shared.items() if t in trained}
+
+
+def _train_all(jobs_list: list[Job], budget: Budget, out: Path, device: str, data_root, progress,
+               jobs: int, cuda_graph: bool, command: str, datasets: Sequence[str],
+               stop_at: float | None) -> dict[Job, dict]:
+    threads = max(1, torch.get_num_threads() // jobs) if jobs > 1 else torch.get_num_threads()
+    layout = f"{jobs} process{'es' * (jobs > 1)} x {threads} thread{'s' * (threads > 1)}"
+    records = {j: r for j in jobs_list if (r := _read_done(run_dir(out, j.experiment.dataset, j.loss, j.seed,
+                                                                   j.experiment.variant),
+                                                           budget.steps_for(j.experiment.dataset))) is not None}
+    order = training_order([j for j in jobs_list if j not in records], datasets or [j.experiment.dataset for j in jobs_list])
+    sched = _Schedule(order, budget, stop_at, measured_costs(records))
+    total = len(jobs_list)
+    args = lambda j: (j, budget, out, device, data_root, progress, cuda_graph, command, layout)  # noqa: E731
     if jobs <= 1:
-        for i, (job, a) in enumerate(zip(order, args), 1):
-            records[job] = run_one(*a)
-            _say_done(i, len(order), records[job])
+        while (job := sched.next()) is not None:
+            timer = _stop_timer(stop_at, lambda: [os.getpid()])
+            try:
+                records[job] = run_one(*args(job))
+            except TrainingInterrupted as exc:
+                print(f"ganlib compare: stop time reached: {exc}", flush=True)
+                break
+            finally:
+                if timer is not None:
+                    timer.cancel()
+            sched.measured = measured_costs(records)
+            _say_done(len(records), total, records[job])
         return records
+    return _run_pool(sched, records, args, jobs, threads, total)
+
+
+def _run_pool(sched: _Schedule, records: dict[Job, dict], args: Callable[[Job], tuple], jobs: int, threads: int,
+              total: int) -> dict[Job, dict]:
+    """``_run_all`` in ``jobs`` worker processes, at most ``jobs`` runs in flight."""
     import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     # spawn: CUDA cannot be re-initialised in a forked child; each worker gets its share of CPU threads
     with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn"), initializer=torch.set_num_threads,
-                             initargs=(max(1, torch.get_num_threads() // jobs),)) as pool:
-        futures = {pool.submit(_run_one_packed, a): job for job, a in zip(order, args)}
+                             initargs=(threads,)) as pool:
+        timer = _stop_timer(sched.stop_at, lambda: list(pool._processes or {}))
+        running: dict = {}
         try:
-            for i, fut in enumerate(as_completed(futures), 1):
-                records[futures[fut]] = fut.result()
-                _say_done(i, len(order), records[futures[fut]])
+            while True:
+                while len(running) < jobs and (job := sched.next()) is not None:
+                    running[pool.submit(_run_one_packed, args(job))] = job
+                if not running:
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    job = running.pop(fut)
+                    try:
+                        records[job] = fut.result()
+                    except TrainingInterrupted as exc:
+                        if sched.stop_at is None or time.time() < sched.stop_at:
+                            raise
+                        sched.todo.clear()  # the stop time: the runs in flight save and stop, none starts
+                        print(f"ganlib compare: stop time reached: {exc}", flush=True)
+                        continue
+                    sched.measured = measured_costs(records)
+                    _say_done(len(records), total, records[job])
         except BaseException:  # interrupted, or a run failed: no queued run starts; running ones stop
             pool.shutdown(wait=True, cancel_futures=True)
             raise
+        finally:
+            if timer is not None:
+                timer.cancel()
     return records
 
 
@@ -322,18 +470,18 @@ def _data_meta(dataset: str, data_root) -> dict:
     data = gan_training_images(dataset, data_root, verbose=False)  # what train's sampler loads
     rec = load_record(dataset)
     ref = rec.get("reference", {})
-    return {"gan_training": (f"{len(data.images):,} images (split{'s' if len(data.splits) > 1 else ''} "
-                             f"{'+'.join(data.splits)}, without the {data.reference_left_out:,} images of the "
-                             f"FCD reference) from {data.kind}"),
+    return {"gan_training": f"{len(data.images):,} images ({'+'.join(data.splits)} split) from {data.kind}",
             "fcd_reference": {"name": ref.get("name", REFERENCES[dataset]), "images": ref.get("images"),
                               "n": ref.get("n")},
-            "classifier": {"sha256_16": rec["weights_sha256"][:16], "trained_on": rec["split"],
-                           "heldout_accuracy": rec["heldout_accuracy"], "n_heldout": rec["n_heldout"]}}
+            "classifier": {"sha256": rec["weights_sha256"], "sha256_16": rec["weights_sha256"][:16],
+                           "command": rec["command"], "trained_on": rec["split"],
+                           "heldout_accuracy": rec["heldout_accuracy"], "n_heldout": rec["n_heldout"],
+                           "reference_accuracy": ref.get("classifier_accuracy")}}
 
 
 def command_line(budget: Budget, losses: Sequence[str], seeds: Sequence[int], datasets: Sequence[str],
                  protocols: Sequence[str], sweep: bool, device: str, jobs: int, out: Path,
-                 cuda_graph: bool = False) -> str:
+                 cuda_graph: bool = False, norms: bool = True) -> str:
     """The one command that makes (or finishes) this comparison, whoever called ``run_comparison``:
     ``out`` relative to the working folder, or only its name when it lies outside (no machine paths)."""
     words = ["python", "-m", "ganlib", "compare", "--budget", budget.name, "--dataset", ",".join(datasets),
@@ -343,10 +491,22 @@ def command_line(budget: Budget, losses: Sequence[str], seeds: Sequence[int], da
     if list(protocols) != list(PROTOCOLS):
         words += ["--protocols", ",".join(protocols)]
     words += ["--no-sweep"] if not sweep else []
+    words += ["--no-norms"] if not norms else []
     words += ["--cuda-graph"] if cuda_graph else []
     rel = os.path.relpath(out)
     words += ["--device", device, "--jobs", str(jobs), "--out", out.name if rel.startswith("..") else rel]
     return shlex.join(words)
+
+
+def _cpu_name() -> str:
+    """The processor's model name (Linux), else what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def _meta(budget: Budget, datasets: Sequence[str], protocols: Sequence[str], device: torch.device, data_root,
@@ -356,7 +516,8 @@ def _meta(budget: Budget, datasets: Sequence[str], protocols: Sequence[str], dev
     stated = describe()
     return {"command": command, "budget": budget.as_dict(),
             "protocols": {p: stated[p] for p in protocols} | {k: v for k, v in stated.items() if k not in PROTOCOLS},
-            "device": str(device), "gpu": gpu, "cpu_threads": torch.get_num_threads(), "jobs": jobs,
+            "device": str(device), "gpu": gpu, "cpu": _cpu_name(), "cpu_cores": os.cpu_count(),
+            "cpu_threads": torch.get_num_threads(), "jobs": jobs,
             "torch": torch.__version__, "python": platform.python_version(),
             "data": data,
             "fcd": {"samples": FCD_SAMPLES, "toy_samples": TOY_REFERENCE_SAMPLES,
@@ -367,9 +528,11 @@ def _meta(budget: Budget, datasets: Sequence[str], protocols: Sequence[str], dev
             "created": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
-def _previous_sessions(out: Path) -> list[dict]:
+def _previous_invocations(out: Path) -> list[dict]:
+    """The invocations recorded in ``out``'s results.json (older files call them "sessions")."""
     try:
-        return list(json.loads((out / RESULTS).read_text())["meta"].get("sessions", []))
+        meta = json.loads((out / RESULTS).read_text())["meta"]
+        return list(meta.get("invocations", meta.get("sessions", [])))
     except (OSError, json.JSONDecodeError, KeyError, TypeError):
         return []
 
@@ -397,13 +560,16 @@ def _check_out(out: Path) -> None:
 def run_comparison(losses: Sequence[str], seeds: Sequence[int], datasets: Sequence[str], budget: Budget,
                    out: str | Path, device: str = "auto", data_root: str | Path | None = None,
                    progress: bool | None = None, jobs: int = 1,
-                   protocols: Sequence[str] = PROTOCOLS, sweep: bool = True, cuda_graph: bool = False) -> dict:
-    """Run (or finish) the whole grid, write results.json and the figures; return the results.
+                   protocols: Sequence[str] = PROTOCOLS, sweep: bool = True, cuda_graph: bool = False,
+                   norms: bool = True, stop_at: float | None = None) -> dict:
+    """Run (or go on with) the whole grid, write results.json and the figures from every finished run;
+    return the results.
 
-    The grid: ``protocols`` × ``datasets`` × ``losses`` × ``seeds``, plus, with ``sweep``, the two other
-    learning rates of ``protocols.SWEEP_LRS`` on MNIST under ``controlled`` with the first
-    ``budget.sweep_seeds`` seeds. ``jobs > 1`` trains that many runs at once in separate processes
-    (sharing one GPU, or the CPU cores), the longest runs first.
+    The grid (``plan``): ``protocols`` × ``datasets`` × ``losses`` × ``seeds``, plus on MNIST under
+    ``controlled`` the critic normalisations (``norms``) and the two other learning rates (``sweep``).
+    ``jobs > 1`` trains that many runs at once in separate processes, each on its share of the CPU
+    threads. With ``stop_at`` (``time.time()`` seconds) no run starts that its estimated time says cannot
+    end before then, and a run still going then saves its checkpoint and stops; a later call resumes.
     """
     out = Path(out)
     seeds = check_seeds(seeds)
@@ -414,30 +580,124 @@ def run_comparison(losses: Sequence[str], seeds: Sequence[int], datasets: Sequen
     if cuda_graph and dev.type != "cuda":
         raise GanlibError(no_graph_message(dev.type))
     _check_out(out)
-    command = command_line(budget, losses, seeds, datasets, protocols, sweep, device, jobs, out, cuda_graph)
+    command = command_line(budget, losses, seeds, datasets, protocols, sweep, device, jobs, out, cuda_graph, norms)
     meta = _meta(budget, datasets, protocols, dev, data_root, command, jobs)
-    grid = plan(losses, seeds, datasets, budget, protocols, sweep)
+    grid = plan(losses, seeds, datasets, budget, protocols, sweep, norms)
     exps = list(dict.fromkeys(j.experiment for j in grid))
     fcd = f"FCD on {FCD_SAMPLES:,} images, " if any(d in IMAGE_DATASETS for d in datasets) else ""
     print(f"ganlib compare: budget {budget.name}, {len(grid)} runs ({', '.join(e.variant + ' ' + e.dataset for e in exps)}), "
-          f"losses {', '.join(losses)}, seeds {seeds}, {fcd}device {dev}; "
-          f"estimated {estimated_seconds(grid, budget):,.0f} s of one-run time on today's H200 trainer", flush=True)
+          f"losses {', '.join(losses)}, seeds {seeds}, {fcd}device {dev}, {jobs} process{'es' * (jobs > 1)}", flush=True)
     start = time.perf_counter()
-    records = _run_all(grid, budget, out, str(dev.type), data_root, progress, jobs, cuda_graph)
+    records = _run_all(grid, budget, out, str(dev.type), data_root, progress, jobs, cuda_graph, command,
+                       datasets, stop_at)
     results: dict = {"schema": SCHEMA, "meta": meta, "datasets": {}}
     for d in datasets:
         results["datasets"][d] = {"data": meta["data"][d], "experiments": {}}
     for e in exps:
-        recs = [records[j] for j in grid if j.experiment == e]
-        results["datasets"][e.dataset]["experiments"][e.variant] = _block(e, recs, budget)
+        recs = [records[j] for j in grid if j.experiment == e and j in records]
+        if recs:
+            results["datasets"][e.dataset]["experiments"][e.variant] = _block(e, recs, budget)
+    meta["runs_planned"], meta["runs_finished"] = len(grid), len(records)
     meta["run_devices"] = sorted({r["device"] for r in records.values() if "device" in r})
     meta["total_wall_s"] = round(time.perf_counter() - start, 1)
     # a comparison finished in several invocations: each one that got this far, with its wall time
-    meta["sessions"] = _previous_sessions(out) + [{k: meta[k] for k in ("created", "total_wall_s", "device", "gpu", "jobs")}]
+    meta["invocations"] = _previous_invocations(out) + [
+        {k: meta[k] for k in ("created", "total_wall_s", "device", "gpu", "jobs", "runs_finished")}]
     save_json(results, out / RESULTS)
     write_figures(results, out)
-    print(f"ganlib compare: wrote {out / RESULTS} and figures in {time.perf_counter() - start:.0f} s", flush=True)
+    left = len(grid) - len(records)
+    print(f"ganlib compare: wrote {out / RESULTS} and figures in {time.perf_counter() - start:.0f} s; "
+          f"{len(records)} of {len(grid)} runs finished" + (f", {left} left (run the same command again)" if left else ""),
+          flush=True)
     return results
+
+
+def _pilot_worker(args: tuple) -> dict:
+    """Train one kind of run for a few steps without an output folder; its seconds per step."""
+    job, budget, steps, data_root = args
+    cfg = dataclasses.replace(_config(job, budget, "cpu"), steps=steps, snapshot_steps=(), check_every=steps)
+    result = train(cfg, data_root=data_root, verbose=False)
+    return {"ms_per_step": 1000 * result.elapsed / steps, "cpu_ms_per_step": 1000 * result.cpu_elapsed / steps}
+
+
+def pilot(grid: Sequence[Job], budget: Budget, jobs: int, steps: int = 40, data_root=None) -> dict:
+    """Measure each kind of run of ``grid`` (loss × protocol × critic normalisation; the image datasets share
+    their networks, so MNIST stands for both) for ``steps`` generator steps, ``jobs`` at once in separate
+    processes as the grid itself runs, and one evaluation; return the seconds per step and the grid's
+    estimated hours at ``jobs`` runs at once."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    grid = list(dict.fromkeys(shared_runs(grid, budget).values()))
+    kinds: dict[tuple, Job] = {}
+    for j in grid:
+        e = j.experiment
+        kinds.setdefault((j.loss, e.protocol, e.d_norm, e.dataset in IMAGE_DATASETS),
+                         Job(Experiment(e.protocol, "mnist" if e.dataset in IMAGE_DATASETS else e.dataset,
+                                        d_norm=e.d_norm), j.loss, 0))
+    threads = max(1, torch.get_num_threads() // jobs)
+    with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn"), initializer=torch.set_num_threads,
+                             initargs=(threads,)) as pool:
+        measured = dict(zip(kinds, pool.map(_pilot_worker, [(k, budget, steps, data_root) for k in kinds.values()])))
+    per_run = {}
+    traj_s, final_s = _eval_seconds(threads)
+    total = 0.0
+    for j in grid:
+        e = j.experiment
+        m = measured[(j.loss, e.protocol, e.d_norm, e.dataset in IMAGE_DATASETS)]
+        evals = (budget.eval_points - 1) * traj_s + final_s if e.dataset in IMAGE_DATASETS else 0.0
+        total += m["ms_per_step"] / 1000 * budget.steps_for(e.dataset) + evals
+    for (loss, protocol, d_norm, image), m in measured.items():
+        per_run[f"{protocol}{'' if d_norm is None else '-norm-' + d_norm} {loss}{'' if image else ' (toy)'}"] = {
+            k: round(v, 1) for k, v in m.items()}
+    return {"steps": steps, "jobs": jobs, "threads_per_process": threads,
+            "eval_seconds": {"trajectory": round(traj_s, 2), "final": round(final_s, 2)},
+            "ms_per_step": per_run, "runs": len(grid), "one_process_hours": round(total / 3600, 2),
+            "estimated_hours": round(total / 3600 / jobs, 2)}
+
+
+def _eval_seconds(threads: int) -> tuple[float, float]:
+    """Seconds of an intermediate and of the final evaluation of an image run (``_evaluator``), on
+    ``threads`` threads, with an untrained generator (the networks' cost does not depend on training)."""
+    from .train import new_run
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        result, _, _ = new_run(TrainConfig(loss="hinge", dataset="mnist", steps=1, device="cpu"), torch.device("cpu"))
+        evaluate_run(result, 2)  # loads the classifier and the reference statistics once
+        seconds = []
+        for n in (TRAJECTORY_SAMPLES, FCD_SAMPLES):
+            t0 = time.perf_counter()
+            evaluate_run(result, n, subset=TRAJECTORY_SAMPLES)
+            seconds.append(time.perf_counter() - t0)
+        return seconds[0], seconds[1]
+    finally:
+        torch.set_num_threads(before)
+
+
+def grid_status(losses: Sequence[str], seeds: Sequence[int], datasets: Sequence[str], budget: Budget,
+                out: str | Path, protocols: Sequence[str] = PROTOCOLS, sweep: bool = True, norms: bool = True,
+                jobs: int = 1) -> dict:
+    """Runs finished and left per experiment, and the estimated hours left at ``jobs`` runs at once
+    (``_cost``, from the finished runs' own seconds per step where there are any)."""
+    grid = plan(losses, check_seeds(seeds), datasets, budget, protocols, sweep, norms)
+    grid = list(dict.fromkeys(shared_runs(grid, budget).values()))
+    done = {j: r for j in grid if (r := _read_done(run_dir(out, j.experiment.dataset, j.loss, j.seed, j.experiment.variant),
+                                                   budget.steps_for(j.experiment.dataset))) is not None}
+    measured = measured_costs(done)
+    rows = {}
+    for j in grid:
+        row = rows.setdefault(f"{j.experiment.variant} {j.experiment.dataset}", {"finished": 0, "left": 0, "hours_left": 0.0})
+        if j in done:
+            row["finished"] += 1
+        else:
+            row["left"] += 1
+            row["hours_left"] += _cost(j, budget, measured) / 3600 / jobs
+    left = [j for j in grid if j not in done]
+    return {"experiments": rows, "finished": len(done), "left": len(left),
+            "hours_left": estimated_seconds(left, budget, measured) / 3600 / jobs, "jobs": jobs,
+            "measured_kinds": len(measured)}
 
 
 # ----------------------------------------------------------------------------------------- reading
@@ -493,6 +753,15 @@ def add_parser(sub) -> None:
                    help=f"comma list of datasets ({', '.join(DATASETS)}; default mnist,ring)")
     p.add_argument("--protocols", default="all", help=f"comma list or 'all' ({', '.join(PROTOCOLS)})")
     p.add_argument("--no-sweep", action="store_true", help="leave out the learning-rate sweep on MNIST")
+    p.add_argument("--no-norms", action="store_true", help="leave out the critic normalisations on MNIST")
+    p.add_argument("--stop-at", default=None, metavar="TIME",
+                   help="start no run that cannot end before TIME (HH:MM, the next such local time, or "
+                        "YYYY-MM-DDTHH:MM); a run still going then saves and stops; the same command resumes")
+    p.add_argument("--pilot", type=positive_int, default=None, metavar="STEPS",
+                   help="train nothing to keep: time every kind of run of the grid for STEPS steps at --jobs "
+                        "runs at once, print the grid's estimated hours and write them to --out's pilot.json")
+    p.add_argument("--status", action="store_true",
+                   help="train nothing: print the runs finished and left in --out and the hours left")
     p.add_argument("--budget", default=None, help="smoke, book or full (default: GANLIB_BUDGET, else book)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (resumes what is there)")
@@ -517,5 +786,52 @@ def _cmd_compare(args) -> None:
     datasets = choice_list(args.dataset, DATASETS, "dataset")
     protocols = choice_list(args.protocols, PROTOCOLS, "protocol")
     seeds = _parse_seeds(args.seeds) if args.seeds else list(budget.seeds)
+    grid = dict(protocols=protocols, sweep=not args.no_sweep, norms=not args.no_norms)
+    if args.status:
+        _print_status(grid_status(losses, seeds, datasets, budget, args.out, jobs=args.jobs, **grid))
+        return
+    if args.pilot:
+        command = command_line(budget, losses, seeds, datasets, protocols, not args.no_sweep, args.device, args.jobs,
+                               Path(args.out), norms=not args.no_norms) + f" --pilot {args.pilot}"
+        _cmd_pilot(args, plan(losses, check_seeds(seeds), datasets, budget, **grid), budget, command)
+        return
+    stop_at = parse_stop_time(args.stop_at) if args.stop_at else None
     run_comparison(losses, seeds, datasets, budget, args.out, args.device, progress=args.progress or None,
-                   jobs=args.jobs, protocols=protocols, sweep=not args.no_sweep, cuda_graph=args.cuda_graph)
+                   jobs=args.jobs, cuda_graph=args.cuda_graph, stop_at=stop_at, **grid)
+
+
+def _cmd_pilot(args, grid: list[Job], budget: Budget, command: str) -> None:
+    result = pilot(grid, budget, args.jobs, args.pilot)
+    result = {"command": command, "cpu": _cpu_name(), "cpu_cores": os.cpu_count(), "torch": torch.__version__,
+              "created": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), **result}
+    for kind, m in result["ms_per_step"].items():
+        print(f"{kind:40s} {m['ms_per_step']:8.1f} ms per step")
+    print(f"ganlib compare: pilot of {result['runs']} runs: about {result['estimated_hours']:.1f} hours at "
+          f"{args.jobs} run{'s' * (args.jobs > 1)} at once ({result['one_process_hours']:.1f} one-process hours)")
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    save_json(result, Path(args.out) / "pilot.json")
+
+
+def parse_stop_time(text: str, now: _dt.datetime | None = None) -> float:
+    """``HH:MM`` (the next such local time) or ``YYYY-MM-DDTHH:MM`` (local) as ``time.time()`` seconds."""
+    now = now or _dt.datetime.now()
+    try:
+        if re.fullmatch(r"\d{1,2}:\d{2}", text):
+            hour, minute = map(int, text.split(":"))
+            when = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+            when += _dt.timedelta(days=1) if when <= now else _dt.timedelta()
+        else:
+            when = _dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise GanlibError(f"--stop-at must be HH:MM or YYYY-MM-DDTHH:MM, got {text!r}") from None
+    if when <= now:
+        raise GanlibError(f"--stop-at {text} is already past; give a later time")
+    return when.timestamp()
+
+
+def _print_status(st: dict) -> None:
+    for name, row in st["experiments"].items():
+        print(f"{name:32s} {row['finished']:4d} finished {row['left']:4d} left  {row['hours_left']:6.2f} h")
+    print(f"ganlib compare: {st['finished']} runs finished, {st['left']} left, about {st['hours_left']:.2f} hours "
+          f"left at {st['jobs']} run{'s' * (st['jobs'] > 1)} at once (seconds per step measured on "
+          f"{st['measured_kinds']} kinds of finished run, the rest from ganlib.budget's table)")

@@ -32,7 +32,7 @@ class Recipe:
     n_critic: int = 1  # critic steps per generator step
     clip: float | None = None  # WGAN weight clipping to [-clip, clip]
     gp_lambda: float | None = None  # WGAN-GP penalty weight λ
-    d_norm: str = "batch"  # discriminator normalisation: "batch", "layer" or "none"
+    d_norm: str = "batch"  # discriminator normalisation: "batch", "layer", "spectral" or "none"
 
     def with_overrides(self, **overrides: object) -> "Recipe":
         """Return a copy with the fields given (``None`` values are ignored)."""

@@ -11,7 +11,9 @@ from torch import nn
 from .errors import check_choice
 
 ARCHS: tuple[str, ...] = ("dcgan", "mlp", "toy")
-NORMS: tuple[str, ...] = ("batch", "layer", "none")
+# "spectral": no normalisation layer; every conv and linear weight W of the discriminator is divided by its
+# largest singular value σ(W), estimated by one power-iteration step per forward pass (Miyato et al. 2018)
+NORMS: tuple[str, ...] = ("batch", "layer", "spectral", "none")
 IMAGE_SHAPE = (1, 28, 28)
 
 
@@ -22,7 +24,7 @@ def _norm2d(kind: str, channels: int) -> nn.Module:
         return nn.BatchNorm2d(channels)
     if kind == "layer":
         return nn.GroupNorm(1, channels)
-    return nn.Identity()
+    return nn.Identity()  # "none", and "spectral", which normalises the weights instead (spectral_normalise)
 
 
 class AtenConvTranspose2d(nn.ConvTranspose2d):
@@ -76,7 +78,7 @@ class DCGANDiscriminator(nn.Module):
         super().__init__()
         self.net = nn.Sequential(
             nn.Conv2d(1, width, 4, 2, 1), nn.LeakyReLU(0.2, True),
-            nn.Conv2d(width, 2 * width, 4, 2, 1, bias=norm == "none"),
+            nn.Conv2d(width, 2 * width, 4, 2, 1, bias=norm in ("none", "spectral")),
             _norm2d(norm, 2 * width), nn.LeakyReLU(0.2, True),
             nn.Flatten(), nn.Linear(2 * width * 7 * 7, 1),
         )
@@ -156,6 +158,21 @@ class ToyDiscriminator(nn.Module):
         return self.net(x)
 
 
+def spectral_normalise(net: nn.Module) -> nn.Module:
+    """Replace every conv and linear weight W of ``net`` by W / σ(W) (torch's spectral-norm parametrization).
+
+    σ(W) is the largest singular value of W reshaped to (out, rest); u and v, its singular vectors, are
+    refined by one power-iteration step u ← W v / ‖W v‖, v ← Wᵀ u / ‖Wᵀ u‖ per training forward pass, and
+    σ(W) ≈ uᵀ W v. Linear layers of spectral norm 1 and 1-Lipschitz activations make a 1-Lipschitz network.
+    For a convolution, σ of the kernel reshaped to (out, in·k·k) stands in for the layer's operator norm,
+    which it does not equal, so the bound is approximate there (Miyato et al. 2018 make the same choice).
+    """
+    for m in list(net.modules()):
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            nn.utils.parametrizations.spectral_norm(m)
+    return net
+
+
 def init_weights(module: nn.Module) -> None:
     """DCGAN initialisation: conv and linear weights ~ N(0, 0.02), norm scales ~ N(1, 0.02), biases 0."""
     for m in module.modules():
@@ -182,4 +199,6 @@ def build_models(arch: str, z_dim: int, d_norm: str, toy_scale: float = 3.0) -> 
     if arch == "dcgan":  # the DCGAN paper's init; the MLPs keep PyTorch's default (fan-in scaled)
         for net in pair:
             init_weights(net)
+    if d_norm == "spectral":  # after the init: the parametrization divides the initialised weights
+        spectral_normalise(pair[1])
     return pair

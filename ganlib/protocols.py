@@ -22,6 +22,12 @@ Sweep: under ``controlled`` on MNIST, every loss also trains at ``SWEEP_LRS`` = 
     whose runs are the controlled grid itself), everything else as in ``controlled``; the two extra
     rates run with the first ``budget.sweep_seeds`` seeds.
 
+Normalisation: under ``controlled`` on MNIST, every loss also trains with the critic's layer norm replaced
+    by ``NORM_FACTOR``: batch norm (``d_norm="batch"``) and spectral normalisation of every critic weight
+    (``d_norm="spectral"``, Miyato et al. 2018), everything else as in ``controlled``, with the first
+    ``budget.norm_seeds`` seeds. WGAN-GP is not run with batch norm: its penalty treats each sample's
+    gradient on its own, which batch norm couples across the batch (Gulrajani et al. 2017, §4).
+
 Equal compute: a generator step costs n_critic critic updates plus one generator update, so at equal
 generator steps the paper protocol gives WGAN and WGAN-GP five times the critic updates of the others;
 every evaluation therefore records its generator step, its critic updates and its training seconds.
@@ -38,7 +44,10 @@ PROTOCOLS: tuple[str, ...] = ("paper", "controlled")
 # the controlled protocol's settings, the same for all six losses (clip and gp_lambda stay with theirs)
 CONTROLLED: dict = {"optimizer": "adam", "lr": 2e-4, "betas": (0.5, 0.999), "n_critic": 1, "d_norm": "layer"}
 SWEEP_LRS: tuple[float, ...] = (6.3e-5, 2e-4, 6.3e-4)
-SWEEP_DATASET = "mnist"
+SWEEP_DATASET = "mnist"  # the sweep and the normalisation factor run on this dataset only
+NORM_FACTOR: tuple[str, ...] = ("batch", "spectral")  # the controlled protocol's own, layer, is the third level
+# (loss, d_norm) pairs that are not run: WGAN-GP's per-sample penalty with batch norm
+INVALID_PAIRS: frozenset[tuple[str, str]] = frozenset({("wgan-gp", "batch")})
 
 
 @dataclass(frozen=True)
@@ -48,19 +57,32 @@ class Experiment:
     protocol: str
     dataset: str
     lr: float | None = None  # None: the protocol's own rate
+    d_norm: str | None = None  # None: the protocol's own critic normalisation
 
     def __post_init__(self) -> None:
         check_choice("protocol", self.protocol, PROTOCOLS)
         if self.lr is not None and (self.protocol != "controlled" or self.lr <= 0):
             raise GanlibError(f"a swept learning rate needs the controlled protocol and lr > 0, got "
                               f"{self.protocol} with lr {self.lr}")
+        if self.d_norm is not None:
+            check_choice("critic normalisation", self.d_norm, NORM_FACTOR + (CONTROLLED["d_norm"],))
+            if self.protocol != "controlled" or self.lr is not None:
+                raise GanlibError(f"a critic normalisation of the factor needs the controlled protocol at its own "
+                                  f"rate, got {self.protocol} with lr {self.lr}")
 
     @property
     def variant(self) -> str:
-        """``paper``, ``controlled`` or ``controlled-lr6.3e-05``: names the experiment in paths and results."""
+        """``paper``, ``controlled``, ``controlled-lr6.3e-05`` or ``controlled-norm-spectral``: names the
+        experiment in paths and results."""
+        if self.d_norm is not None and self.d_norm != CONTROLLED["d_norm"]:
+            return f"{self.protocol}-norm-{self.d_norm}"
         if self.lr is None or self.lr == CONTROLLED["lr"]:
             return self.protocol
         return f"{self.protocol}-lr{self.lr:.1e}"
+
+    def runs_loss(self, loss: str) -> bool:
+        """Whether this experiment trains ``loss`` (not WGAN-GP with batch norm)."""
+        return (loss, self.d_norm) not in INVALID_PAIRS
 
     @property
     def resolved_lr(self) -> float | None:
@@ -72,23 +94,29 @@ class Experiment:
         if self.protocol == "paper":
             return {}
         lr = self.resolved_lr * (TOY_LR_SCALE if is_toy else 1.0)
-        return {**CONTROLLED, "lr": lr}
+        return {**CONTROLLED, "lr": lr, "d_norm": self.d_norm or CONTROLLED["d_norm"]}
 
 
 def experiments(datasets: list[str] | tuple[str, ...], protocols: list[str] | tuple[str, ...] = PROTOCOLS,
-                sweep: bool = True) -> list[Experiment]:
-    """Every experiment of a comparison: each protocol on each dataset, plus the lr sweep (the two
-    rates besides the controlled one) on ``SWEEP_DATASET`` when it and ``controlled`` are included."""
+                sweep: bool = True, norms: bool = True) -> list[Experiment]:
+    """Every experiment of a comparison, in the order they are trained: on each dataset, each protocol,
+    then on ``SWEEP_DATASET`` (when it and ``controlled`` are included) the critic normalisations of
+    ``NORM_FACTOR`` and the lr sweep's two rates besides the controlled one."""
     for p in protocols:
         check_choice("protocol", p, PROTOCOLS)
-    out = [Experiment(p, d) for d in datasets for p in protocols]
-    if sweep and SWEEP_DATASET in datasets and "controlled" in protocols:
-        out += [Experiment("controlled", SWEEP_DATASET, lr) for lr in SWEEP_LRS if lr != CONTROLLED["lr"]]
+    out = []
+    for d in datasets:
+        out += [Experiment(p, d) for p in protocols]
+        if d == SWEEP_DATASET and "controlled" in protocols:
+            out += [Experiment("controlled", d, d_norm=n) for n in NORM_FACTOR] if norms else []
+            out += [Experiment("controlled", d, lr) for lr in SWEEP_LRS if lr != CONTROLLED["lr"]] if sweep else []
     return out
 
 
 def describe() -> dict:
     """The protocols in words, for results.json (the chapter quotes them from there)."""
     paper, controlled, sweep = (" ".join(part.replace("``", "").split()) for part in __doc__.split("\n\n")[1:4])
-    return {"paper": paper, "controlled": controlled, "sweep": sweep, "controlled_settings": {**CONTROLLED, "betas": list(CONTROLLED["betas"])},
+    norms = " ".join(__doc__.split("\n\n")[4].replace("``", "").split())
+    return {"paper": paper, "controlled": controlled, "sweep": sweep, "normalisation": norms,
+            "norm_factor": list(NORM_FACTOR), "controlled_settings": {**CONTROLLED, "betas": list(CONTROLLED["betas"])},
             "sweep_lrs": list(SWEEP_LRS)}

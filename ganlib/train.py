@@ -174,7 +174,10 @@ class TrainResult:
     snapshots: dict[int, torch.Tensor] = field(default_factory=dict)
     evals: list[dict] = field(default_factory=list)
     fixed_noise: torch.Tensor | None = None
-    elapsed: float = 0.0  # training seconds, summed over resumed sessions
+    elapsed: float = 0.0  # training seconds (wall clock), summed over resumed sessions
+    # the process's CPU seconds spent training (all its threads), summed likewise: on a shared machine the
+    # wall clock also counts other programs' time, the CPU time does not
+    cpu_elapsed: float = 0.0
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor, batch: int = 1000) -> torch.Tensor:
@@ -443,6 +446,7 @@ def _run_loop(result: TrainResult, opt: _Optimisers, sampler, gen: torch.Generat
     buf = torch.zeros((cfg.check_every, 3), device=result.device)
     times: list[float] = []
     t0, elapsed0 = time.perf_counter(), result.elapsed
+    c0, cpu0 = time.process_time(), result.cpu_elapsed
     last_save = t0
     bar = _progress_bar(cfg, result.step, progress)
     try:
@@ -458,18 +462,22 @@ def _run_loop(result: TrainResult, opt: _Optimisers, sampler, gen: torch.Generat
             if len(times) == cfg.check_every or result.step in stops or save_now:
                 _flush(result, buf, times, out)  # syncs once; raises if a loss went non-finite or exploded
                 result.elapsed = elapsed0 + time.perf_counter() - t0  # after the sync: true device time
+                result.cpu_elapsed = cpu0 + time.process_time() - c0
                 times = []
                 bar.set_postfix(d=f"{result.history['d_loss'][-1]:.3f}", g=f"{result.history['g_loss'][-1]:.3f}")
-                paused = time.perf_counter()  # snapshots, evaluations and checkpoints are not training time
+                # snapshots, evaluations and checkpoints are not training time
+                paused, cpu_paused = time.perf_counter(), time.process_time()
                 if result.step in stops:
                     _keep_snapshot(result, out, evaluate)
                 if save_now:
                     save_run(result, opt, gen, out)
                     saved_step, last_save = result.step, time.perf_counter()
                 t0 += time.perf_counter() - paused
+                c0 += time.process_time() - cpu_paused
         if times:  # a signal stopped the loop between flushes
             _flush(result, buf, times, out)
             result.elapsed = elapsed0 + time.perf_counter() - t0
+            result.cpu_elapsed = cpu0 + time.process_time() - c0
         if out is not None and result.step < cfg.steps and result.step != saved_step:
             save_run(result, opt, gen, out)  # stopped by a signal: keep every step trained
     finally:
@@ -577,6 +585,7 @@ def _state(result: TrainResult, opt: _Optimisers, gen: torch.Generator) -> dict:
         "evals": result.evals,
         "fixed_noise": result.fixed_noise,
         "elapsed": result.elapsed,
+        "cpu_elapsed": result.cpu_elapsed,
     }
 
 
@@ -616,6 +625,7 @@ def restore(state: dict, path: Path, result: TrainResult, opt: _Optimisers | Non
     result.evals = list(state["evals"])
     result.fixed_noise = noise
     result.elapsed = float(state["elapsed"])
+    result.cpu_elapsed = float(state.get("cpu_elapsed", 0.0))  # checkpoints from before it was kept: 0
 
 
 def write_outputs(result: TrainResult, opt: _Optimisers, gen: torch.Generator, out: Path) -> None:
@@ -623,7 +633,7 @@ def write_outputs(result: TrainResult, opt: _Optimisers, gen: torch.Generator, o
     ckpt.save_checkpoint(_state(result, opt, gen), out)
     try:
         save_json({"config": result.config.to_dict(), "device": str(result.device), "step": result.step,
-                   "elapsed_s": result.elapsed, "history": result.history, "evals": result.evals},
+                   "elapsed_s": result.elapsed, "cpu_s": result.cpu_elapsed, "history": result.history, "evals": result.evals},
                   out / ckpt.HISTORY)
         save_samples(result, out / ckpt.SAMPLES)
     except OSError as exc:

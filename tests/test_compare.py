@@ -13,12 +13,14 @@ import pytest
 from ganlib import GanlibError, TrainingDiverged, bootstrap, cli, compare
 from ganlib.budget import Budget
 from ganlib.compare import check_seeds, eval_steps, load_results, run_comparison, run_dir, sample_png, summarise
+from ganlib.classifier import load_record
 from ganlib.layout import DONE, POINTS
 from ganlib.report import block, notes, ranking, summary_table, toy_panels
 
 TINY = Budget("tiny", image_steps=4, toy_steps=30, batch_size=32, toy_batch_size=64, seeds=(0, 1), eval_points=2,
               sweep_seeds=1)
-TIMING = {"wall_time_s", "images_per_s", "train_s", "total_wall_s", "created", "sessions"}
+TIMING = {"wall_time_s", "images_per_s", "train_s", "total_wall_s", "created", "invocations", "run_wall_s",
+          "cpu_time_s", "train_cpu_s"}
 
 
 def without_timing(x):
@@ -108,9 +110,11 @@ def test_ring_grid_holds_both_protocols_with_their_settings(ring_results):
     for variant, b in exps.items():
         assert {(r["loss"], r["seed"]) for r in b["runs"]} == {(l, s) for l in ("nonsaturating", "wgan") for s in (0, 1)}
         for r in b["runs"]:
-            assert [e["step"] for e in r["evals"]] == [0, 15, 30]
-            assert [e["critic_updates"] for e in r["evals"]] == [0, 15 * r["n_critic"], 30 * r["n_critic"]]
-            assert all(e["train_s"] >= 0 for e in r["evals"]) and r["evals"][0]["train_s"] == 0
+            assert [e["step"] for e in r["evals"]] == [15, 30]
+            assert [e["critic_updates"] for e in r["evals"]] == [15 * r["n_critic"], 30 * r["n_critic"]]
+            assert 0 < r["evals"][0]["train_s"] <= r["evals"][1]["train_s"]
+            assert 0 < r["evals"][0]["train_cpu_s"] <= r["evals"][1]["train_cpu_s"] == pytest.approx(r["cpu_time_s"], abs=1e-3)
+            assert r["process_layout"].startswith("1 process x ") and r["command"] == saved["meta"]["command"]
             assert 0 <= r["modes_covered"] <= 8 and 0.0 <= r["high_quality"] <= 1.0
     paper_wgan = next(r for r in exps["paper"]["runs"] if r["loss"] == "wgan")
     assert (paper_wgan["optimizer"], paper_wgan["n_critic"], paper_wgan["clip"]) == ("rmsprop", 5, 0.01)
@@ -135,7 +139,9 @@ def test_results_carry_the_command_and_no_absolute_path(ring_results):
     assert meta["command"].startswith("python -m ganlib compare --budget tiny --dataset ring")
     assert "--device cpu" in meta["command"] and meta["torch"] and meta["statistics"]["rule"] == bootstrap.RULE
     assert set(meta["protocols"]) >= {"paper", "controlled"}
-    assert [set(x) for x in meta["sessions"]] == [{"created", "total_wall_s", "device", "gpu", "jobs"}] * len(meta["sessions"])
+    keys = {"created", "total_wall_s", "device", "gpu", "jobs", "runs_finished"}
+    assert [set(x) for x in meta["invocations"]] == [keys] * len(meta["invocations"])
+    assert meta["runs_planned"] == meta["runs_finished"] == 8
     texts = [(out / "results.json").read_text()] + [p.read_text() for p in (out / "runs").rglob(DONE)]
     texts += [p.read_text() for p in (out / "runs").rglob("history.json")]
     for text in texts:
@@ -149,7 +155,7 @@ def test_finished_runs_are_not_redone(ring_results):
     again = run_comparison(["nonsaturating", "wgan"], [0, 1], ["ring"], TINY, out, device="cpu")
     assert [(folder / name).stat().st_mtime_ns for name in ("checkpoint.pt", DONE)] == before
     assert again["datasets"] == res["datasets"]
-    assert len(again["meta"]["sessions"]) == len(res["meta"]["sessions"]) + 1
+    assert len(again["meta"]["invocations"]) == len(res["meta"]["invocations"]) + 1
 
 
 def test_a_run_without_its_marker_is_completed_not_retrained(ring_results, tmp_path):
@@ -230,13 +236,18 @@ def test_mnist_grid_records_fcd_with_its_reference_and_n(mnist_results):
     out, res = mnist_results
     rec = block(res, "mnist")["runs"][0]
     assert {"fcd", "classes_covered", "kl_to_uniform"} <= set(rec) and "confidence" not in rec
-    assert rec["fcd"] > 0 and rec["fcd_n"] == 5000 and rec["fcd_reference"] == "mnist-test-odd"
-    assert all(e["fcd_n"] == 5000 and e["fcd_reference"] == "mnist-test-odd" for e in rec["evals"])
+    # the final FCD of 10,000 images, and of the first 5,000 of them: the N of the trajectory before it
+    assert rec["fcd"] > 0 and rec["fcd_n"] == 10_000 and rec["fcd_reference"] == "mnist-test"
+    assert rec["fcd_5000"] > 0 and rec["fcd_5000"] != rec["fcd"]
+    assert [e["fcd_n"] for e in rec["evals"]] == [5000, 10_000]
+    assert all(e["fcd_reference"] == "mnist-test" for e in rec["evals"])
+    assert rec["evals"][0]["fcd_5000"] == rec["evals"][0]["fcd"]
     data = res["meta"]["data"]["mnist"]
-    # the GANs trained on the offline test split without its odd-indexed half, the FCD reference
-    assert data["gan_training"].startswith("5,000 images (split test, without the 5,000 images of the FCD reference)")
-    assert data["fcd_reference"]["name"] == "mnist-test-odd" and data["fcd_reference"]["n"] == 5000
-    for step in (0, 2, 4):
+    # the GANs trained on the train split; the FCD reference is the whole test split
+    assert data["gan_training"] == "60,000 images (train split) from offline root (GANLIB_DATA)"
+    assert data["fcd_reference"]["name"] == "mnist-test" and data["fcd_reference"]["n"] == 10_000
+    assert data["classifier"]["sha256"] == load_record("mnist")["weights_sha256"]
+    for step in (2, 4):
         assert sample_png(out, "mnist", "lsgan", 0, step).exists()
     for name in ("samples_mnist.png", "fcd_vs_step_mnist.png", "fcd_vs_time_mnist.png"):
         assert (out / name).exists()
@@ -256,23 +267,91 @@ def test_missing_or_foreign_results_are_named(tmp_path):
         load_results(tmp_path)
 
 
-def test_book_budget_meets_the_brief_and_its_stated_estimate():
-    from ganlib.budget import SHARED_SPEEDUP, get_budget
-    from ganlib.compare import estimated_seconds, plan
+def test_book_grid_has_every_experiment_with_its_seeds_and_shares_identical_runs():
+    from ganlib.budget import get_budget
+    from ganlib.compare import plan, shared_runs
     from ganlib.losses import LOSS_NAMES
 
     book = get_budget("book")
-    assert book.steps_for("mnist") >= 5000 and len(book.seeds) >= 5
-    grid = plan(LOSS_NAMES, book.seeds, ["mnist", "fashion-mnist", "ring"], book)
-    variants = {(j.experiment.variant, j.experiment.dataset) for j in grid}
-    assert {("paper", d) for d in ("mnist", "fashion-mnist", "ring")} <= variants
-    assert {("controlled", d) for d in ("mnist", "fashion-mnist", "ring")} <= variants
-    assert {("controlled-lr6.3e-05", "mnist"), ("controlled-lr6.3e-04", "mnist")} <= variants
-    assert len(grid) == 6 * 5 * 2 * 3 + 6 * 3 * 2
-    # the arithmetic of ganlib.budget's docstring: 7,985 one-run seconds, 250-470 s of wall time
-    total = estimated_seconds(grid, book)
-    assert total == pytest.approx(2400 + 1175 + 1410 + 1430 + 1430 + 140.4)
-    assert 240 < total / SHARED_SPEEDUP[1] < total / SHARED_SPEEDUP[0] < 480
+    assert book.steps_for("mnist") >= 3000 and book.steps_for("fashion-mnist") >= 2000 and book.eval_points >= 6
+    grid = plan(LOSS_NAMES, book.seeds, ["mnist", "fashion-mnist"], book)
+    seeds = {}
+    for j in grid:
+        seeds.setdefault((j.experiment.variant, j.experiment.dataset), set()).add(j.seed)
+    # the controlled protocol's 5 seeds and the sweep's 3 rates with 3 seeds each are never cut
+    assert len(seeds["controlled", "mnist"]) == 5
+    assert len(seeds["controlled-lr6.3e-05", "mnist"]) == len(seeds["controlled-lr6.3e-04", "mnist"]) == 3
+    assert len(seeds["paper", "mnist"]) >= 3 and len(seeds["controlled-norm-spectral", "mnist"]) >= 2
+    assert len(seeds["paper", "fashion-mnist"]) >= 3 and len(seeds["controlled", "fashion-mnist"]) >= 3
+    # no batch norm with WGAN-GP's per-sample penalty
+    assert {j.loss for j in grid if j.experiment.variant == "controlled-norm-batch"} == set(LOSS_NAMES) - {"wgan-gp"}
+    shared = shared_runs(grid, book)
+    reused = {(j.experiment.variant, t.experiment.variant, j.loss) for j, t in shared.items() if j != t}
+    # the paper recipe of the four DCGAN-recipe losses is the controlled protocol with batch norm
+    assert reused == {("controlled-norm-batch", "paper", loss) for loss in ("minimax", "nonsaturating", "lsgan", "hinge")}
+
+
+def test_shared_runs_are_trained_once_and_appear_under_both_experiments(tmp_path, monkeypatch):
+    from ganlib.protocols import Experiment
+
+    trained = []
+    real = compare.run_one
+    monkeypatch.setattr(compare, "run_one", lambda job, *a, **k: trained.append(job) or real(job, *a, **k))
+    budget = Budget("tiny", image_steps=2, toy_steps=20, batch_size=8, toy_batch_size=64, seeds=(0,), eval_points=1,
+                    norm_seeds=1)
+    grid = compare.plan(["hinge"], [0], ["ring"], budget)
+    assert [j.experiment.variant for j in grid] == ["paper", "controlled"]  # the factor runs on MNIST only
+    jobs = [compare.Job(Experiment("paper", "ring"), "hinge", 0), compare.Job(Experiment("controlled", "ring", d_norm="batch"), "hinge", 0)]
+    # on the ring the paper recipe's rate is scaled and the controlled one too: the two are the same run
+    assert compare.shared_runs(jobs, budget)[jobs[1]] == jobs[0]
+    records = compare._run_all(jobs, budget, tmp_path, "cpu", None, False, 1)
+    assert trained == [jobs[0]]
+    assert records[jobs[1]]["variant"] == "controlled-norm-batch" and records[jobs[1]]["trained_as"] == "paper"
+    assert {k: v for k, v in records[jobs[1]].items() if k not in ("variant", "protocol", "trained_as")} == \
+        {k: v for k, v in records[jobs[0]].items() if k not in ("variant", "protocol")}
+
+
+def test_a_stop_time_starts_no_run_that_cannot_finish_and_a_later_call_resumes(tmp_path, capsys):
+    import time
+
+    budget = Budget("tiny", image_steps=2, toy_steps=40, batch_size=8, toy_batch_size=64, seeds=(0, 1), eval_points=1)
+    args = (["nonsaturating", "lsgan"], [0, 1], ["ring"], budget, tmp_path)
+    # the table's estimate of a 40-step toy run is 40 × 0.2 s = 8 s: no run fits in 5 s
+    res = run_comparison(*args, device="cpu", protocols=["paper"], stop_at=time.time() + 5)
+    assert res["meta"]["runs_finished"] == 0 and res["datasets"]["ring"]["experiments"] == {}
+    assert "0 of 4 runs finished, 4 left" in capsys.readouterr().out
+    res = run_comparison(*args, device="cpu", protocols=["paper"], stop_at=time.time() + 600)
+    assert res["meta"]["runs_finished"] == 4 and len(res["meta"]["invocations"]) == 2
+    status = compare.grid_status(*args, protocols=["paper"])
+    assert (status["finished"], status["left"], status["hours_left"]) == (4, 0, 0.0)
+
+
+def test_a_run_going_at_the_stop_time_saves_its_checkpoint_and_stops(tmp_path, capsys, monkeypatch):
+    import time
+
+    budget = Budget("tiny", image_steps=2, toy_steps=200_000, batch_size=8, toy_batch_size=64, seeds=(0,), eval_points=1)
+    # an estimate far too short, as if the machine had slowed down: the run starts and is cut by the stop time
+    monkeypatch.setattr(compare, "_cost", lambda job, budget, measured=None: 0.01)
+    res = run_comparison(["hinge"], [0], ["ring"], budget, tmp_path, device="cpu", protocols=["paper"],
+                         stop_at=time.time() + 4)
+    assert res["meta"]["runs_finished"] == 0 and "stop time reached" in capsys.readouterr().out
+    state = __import__("ganlib").checkpoint.load_checkpoint(run_dir(tmp_path, "ring", "hinge", 0) / "checkpoint.pt")
+    assert 0 < state["step"] < 200_000 and state["cpu_elapsed"] > 0
+
+
+@pytest.mark.parametrize("text", ["25:00", "tomorrow", "2020-01-01T00:00"])
+def test_bad_or_past_stop_times_are_one_line_errors(text):
+    with pytest.raises(GanlibError, match="--stop-at") as info:
+        compare.parse_stop_time(text)
+    assert "\n" not in str(info.value)
+
+
+def test_stop_time_hh_mm_is_the_next_such_time():
+    import datetime as dt
+
+    now = dt.datetime(2026, 1, 1, 12, 0)
+    assert compare.parse_stop_time("13:30", now) == dt.datetime(2026, 1, 1, 13, 30).timestamp()
+    assert compare.parse_stop_time("11:30", now) == dt.datetime(2026, 1, 2, 11, 30).timestamp()
 
 
 def test_a_folder_with_pre_protocol_results_is_not_mixed_into(tmp_path):

@@ -16,8 +16,8 @@ already done on a CPU and committed, which leaves the GPU 205–385 s (``benchma
 
 Every run records its evaluations against generator steps, critic updates and training seconds, and
 every FCD its number of generated images (``ganlib.metrics.FCD_SAMPLES``) and its reference. Each cell
-(experiment × loss) gets mean ± std over seeds and a bootstrap 95 % interval, and each pair of losses
-the interval of their difference and whether the seeds resolve it (``ganlib.bootstrap.RULE``).
+(experiment × loss) gets mean ± std over seeds and a Student t 95 % interval, and each pair of losses
+the interval of their difference and whether the seeds resolve it (``ganlib.stats.RULE``).
 
 Interrupted (even by SIGKILL), it resumes: a run counts as finished only when its marker
 (``layout.DONE``, written last, after its checkpoint, history and sample grids) exists, and finished
@@ -47,7 +47,7 @@ import numpy as np
 import torch
 
 from .argtypes import choice_list, positive_int
-from . import bootstrap
+from . import stats
 from .budget import Budget, get_budget, run_seconds
 from .checkpoint import CHECKPOINT
 from .classifier import load_record
@@ -425,7 +425,7 @@ def _run_pool(sched: _Schedule, records: dict[Job, dict], args: Callable[[Job], 
 
 
 def summarise(records: list[dict], metrics: Sequence[str]) -> dict:
-    """Per loss: ``bootstrap.cell`` (mean, sample std, n, 95 % interval) of each metric over its finished
+    """Per loss: ``stats.cell`` (mean, sample std, n, 95 % t interval) of each metric over its finished
     seeds, the finished ``seeds`` and the number ``diverged``."""
     out: dict = {}
     for rec in records:
@@ -438,13 +438,13 @@ def summarise(records: list[dict], metrics: Sequence[str]) -> dict:
         for m in metrics:
             vals = [r[m] for r in records if r["loss"] == loss and r.get(m) is not None]
             if vals:
-                row[m] = bootstrap.cell(vals)
+                row[m] = stats.cell(vals)
     return out
 
 
 def _pairwise(records: list[dict], metrics: Sequence[str]) -> dict:
     losses = [name for name in LOSS_NAMES if any(r["loss"] == name for r in records)]
-    return {m: bootstrap.pairwise({loss: [r[m] for r in records if r["loss"] == loss and r.get(m) is not None]
+    return {m: stats.pairwise({loss: [r[m] for r in records if r["loss"] == loss and r.get(m) is not None]
                                    for loss in losses}) for m in metrics}
 
 
@@ -522,8 +522,7 @@ def _meta(budget: Budget, datasets: Sequence[str], protocols: Sequence[str], dev
             "data": data,
             "fcd": {"samples": FCD_SAMPLES, "toy_samples": TOY_REFERENCE_SAMPLES,
                     "references": {d: REFERENCES[d] for d in datasets if d in IMAGE_DATASETS}},
-            "statistics": {"rule": bootstrap.RULE, "resamples": bootstrap.RESAMPLES, "level": bootstrap.LEVEL,
-                           "min_seeds": bootstrap.MIN_SEEDS, "seed": bootstrap.SEED},
+            "statistics": {"rule": stats.RULE, "level": stats.LEVEL, "min_seeds": stats.MIN_SEEDS},
             "notes": [],  # new results have none; load_results adds the legacy note to older ones
             "created": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 

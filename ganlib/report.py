@@ -139,7 +139,7 @@ def _cell(c: str, cell: dict | None) -> str:
         return "–"
     fmt = COLUMNS[c].fmt
     text = f"{fmt.format(cell['mean'])} ± {fmt.format(cell['std'])}"
-    if "ci95" in cell and cell["n"] > 1 and COLUMNS[c].better:  # intervals for the quality metrics
+    if cell.get("ci95") is not None and cell["n"] > 1 and COLUMNS[c].better:  # intervals for the quality metrics
         text += f" [{fmt.format(cell['ci95'][0])}, {fmt.format(cell['ci95'][1])}]"
     return text
 
@@ -185,10 +185,13 @@ def pairwise_table(results: dict, dataset: str, protocol: str = "paper", metric:
     b = block(results, dataset, protocol, lr)
     pairs = b.get("pairwise", {}).get(metric, [])
     fmt = COLUMNS[metric].fmt
-    lines = [f"| a | b | {COLUMNS[metric].label.split()[0]} a − b | 95 % interval | resolved |", "|---|---|---|---|---|"]
+    holm = any("p_holm" in p for p in pairs)  # results made with ganlib.stats (older ones: bootstrap only)
+    head = f"| a | b | {COLUMNS[metric].label.split()[0]} a − b | 95 % interval |" + (" Holm p |" if holm else "")
+    lines = [head + " resolved |", "|---|---|---|---|" + ("---|" if holm else "") + "---|"]
     for p in pairs:
-        lines.append(f"| {p['a']} | {p['b']} | {fmt.format(p['diff'])} | [{fmt.format(p['ci95'][0])}, "
-                     f"{fmt.format(p['ci95'][1])}] | {'yes' if p['resolved'] else 'no'} |")
+        ci = "–" if p["ci95"] is None else f"[{fmt.format(p['ci95'][0])}, {fmt.format(p['ci95'][1])}]"
+        adj = ("" if not holm else " – |" if p.get("p_holm") is None else f" {p['p_holm']:.3f} |")
+        lines.append(f"| {p['a']} | {p['b']} | {fmt.format(p['diff'])} | {ci} |{adj} {'yes' if p['resolved'] else 'no'} |")
     rule = results["meta"].get("statistics", {}).get("rule")
     return "\n".join(lines) + (f"\n\n*Rule: {rule}.*" if rule else "")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ganlib import GanlibError, TrainingDiverged, bootstrap, cli, compare
+from ganlib import GanlibError, TrainingDiverged, bootstrap, cli, compare, stats
 from ganlib.budget import Budget
 from ganlib.compare import check_seeds, eval_steps, load_results, run_comparison, run_dir, sample_png, summarise
 from ganlib.classifier import load_record
@@ -42,11 +42,11 @@ def test_summarise_mean_std_interval_and_diverged():
     recs = [{"loss": "hinge", "seed": 0, "fcd": 1.0}, {"loss": "hinge", "seed": 1, "fcd": 3.0},
             {"loss": "wgan", "seed": 0, "fcd": 5.0}, {"loss": "wgan", "seed": 1, "diverged": "boom"}]
     s = summarise(recs, ["fcd"])
-    # two values 1 and 3: resampled means are 1, 2 or 3 with probabilities ¼, ½, ¼, so the 2.5 and
-    # 97.5 percentiles of 10,000 of them are 1 and 3
-    assert s["hinge"]["fcd"] == {"mean": 2.0, "std": math.sqrt(2.0), "n": 2, "ci95": [1.0, 3.0]}
+    # 1 and 3: mean 2, s = √2, t_{0.975, 1} = 12.706205: 2 ± 12.706205 · √2 / √2 = 2 ± 12.706205
+    assert s["hinge"]["fcd"]["mean"] == 2.0 and s["hinge"]["fcd"]["std"] == pytest.approx(math.sqrt(2.0))
+    assert s["hinge"]["fcd"]["ci95"] == pytest.approx([2 - 12.706205, 2 + 12.706205])
     assert s["hinge"]["seeds"] == [0, 1] and s["hinge"]["diverged"] == 0
-    assert s["wgan"]["fcd"] == {"mean": 5.0, "std": 0.0, "n": 1, "ci95": [5.0, 5.0]}
+    assert s["wgan"]["fcd"] == {"mean": 5.0, "std": 0.0, "n": 1, "ci95": None}
     assert s["wgan"]["diverged"] == 1 and s["wgan"]["seeds"] == [0]
 
 
@@ -137,7 +137,7 @@ def test_results_carry_the_command_and_no_absolute_path(ring_results):
     out, _ = ring_results
     meta = load_results(out)["meta"]
     assert meta["command"].startswith("python -m ganlib compare --budget tiny --dataset ring")
-    assert "--device cpu" in meta["command"] and meta["torch"] and meta["statistics"]["rule"] == bootstrap.RULE
+    assert "--device cpu" in meta["command"] and meta["torch"] and meta["statistics"]["rule"] == stats.RULE
     assert set(meta["protocols"]) >= {"paper", "controlled"}
     keys = {"created", "total_wall_s", "device", "gpu", "jobs", "runs_finished"}
     assert [set(x) for x in meta["invocations"]] == [keys] * len(meta["invocations"])

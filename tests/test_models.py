@@ -78,8 +78,10 @@ def test_spectral_normalisation_divides_every_critic_weight_by_its_largest_singu
     D.eval()
     for m in layers:
         original = m.parametrizations.weight.original
-        # the raw weight is far from 1 (the N(0, 0.02) init gives σ well below 1: normalising scales it up)
-        assert abs(torch.linalg.matrix_norm(original.flatten(1), ord=2).item() - 1) > 0.5
+        sigma = torch.linalg.svdvals(original.detach().flatten(1))[0]  # the raw weight's own σ (0.2 to 1.6 here)
+        scale = (m.weight / original).detach()  # W / σ̂(W): one scalar for every entry, nothing else changed
+        assert torch.allclose(scale, scale.flatten()[0].expand_as(scale), rtol=1e-5)
+        assert (scale.flatten()[0] * sigma).item() == pytest.approx(1.0, abs=1e-3)  # σ̂ is σ after the iterations
         assert torch.linalg.matrix_norm(m.weight.flatten(1), ord=2).item() == pytest.approx(1.0, abs=1e-3)
 
 

@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
-from .errors import check_choice
+from .errors import GanlibError, check_choice
+
+T = TypeVar("T")
 
 
 def _int_at_least(minimum: int, what: str, text: str) -> int:
@@ -27,6 +30,18 @@ def positive_int(text: str) -> int:
 def nonnegative_int(text: str) -> int:
     """argparse type: an integer ≥ 0 (seeds)."""
     return _int_at_least(0, "non-negative", text)
+
+
+def checked(check: Callable[[str], T]) -> Callable[[str], T]:
+    """An argparse type from a ganlib check (``train.check_device``, say): its ``GanlibError`` becomes
+    argparse's one-line error for that argument."""
+    def convert(text: str) -> T:
+        try:
+            return check(text)
+        except GanlibError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    convert.__name__ = getattr(check, "__name__", "value")  # argparse names the type in some messages
+    return convert
 
 
 def choice_list(text: str, choices: Sequence[str], what: str) -> list[str]:

@@ -41,9 +41,9 @@ import statistics
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
@@ -189,7 +189,7 @@ class _GlobalOnly:
 
     parents = {"Global"}
 
-    def __enter__(self) -> "_GlobalOnly":
+    def __enter__(self) -> _GlobalOnly:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -333,9 +333,11 @@ def _collect(queue, procs: list) -> list[dict]:
 
 
 def add_parser(sub) -> None:
-
+    # the description is written out, not read from __doc__, which ``python -OO`` removes
     p = sub.add_parser("bench", help="training throughput: tutorial loop vs ganlib eager vs CUDA graph",
-                       description=__doc__.split("\n\n")[0] + " See ganlib/bench.py for the method.")
+                       description="Training throughput, side by side, in one process on one device: the "
+                                   "tutorial loop, ganlib's eager step and its CUDA graph. See ganlib/bench.py "
+                                   "for the method.")
     p.add_argument("--losses", default="all", help="comma list or 'all'")
     p.add_argument("--variants", default="all",
                    help="comma list of tutorial, eager, graph, or 'all' (graph only where CUDA is)")

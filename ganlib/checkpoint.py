@@ -13,8 +13,8 @@ from __future__ import annotations
 import pickle
 import sys
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import torch
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
-from .argtypes import nonnegative_int, positive_int
+from .argtypes import checked, nonnegative_int, positive_int
 from .data import DATASETS
 from .errors import GanlibError, TrainingDiverged, TrainingInterrupted
 from .losses import LOSS_NAMES
-from .train import DEVICES
+from .train import check_device
 
 # modules that add subcommands: each has add_parser(subparsers) and sets args.func
 _COMMAND_MODULES: tuple[str, ...] = ("ganlib.compare", "ganlib.bench", "ganlib.metrics_cli")
@@ -27,8 +27,6 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-
-
 def _add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train one GAN and write checkpoint.pt, history.json, samples.png",
                        description="Train one GAN with one of the six losses and its paper recipe.")
@@ -38,9 +36,10 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                    help=f"training data: {', '.join(DATASETS)} (default mnist; offline root from GANLIB_DATA)")
     p.add_argument("--steps", type=positive_int, default=500, help="generator steps (default 500)")
     p.add_argument("--batch-size", type=positive_int, default=64, help="batch size (default 64)")
-    p.add_argument("--seed", type=nonnegative_int, default=0, help="random seed (default 0); same seed, same run on CPU")
-    p.add_argument("--device", default="auto", choices=DEVICES, metavar="NAME",
-                   help="auto (cuda > mps > cpu), cpu, cuda or mps (default auto)")
+    p.add_argument("--seed", type=nonnegative_int, default=0,
+                   help="random seed (default 0); same seed, same run on CPU")
+    p.add_argument("--device", default="auto", type=checked(check_device), metavar="NAME",
+                   help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps (default auto)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.pt")
     p.add_argument("--checkpoint-every", type=positive_int, default=None, metavar="N",

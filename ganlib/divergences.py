@@ -17,7 +17,7 @@ checked against the code that trains (chapter 5 does; ``tests/test_divergences.p
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch

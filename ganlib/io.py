@@ -2,19 +2,28 @@
 
 An atomic write goes to a temporary file beside the target, is flushed to disk, then renamed over the
 target: a crash mid-write leaves the previous file intact, and readers never see a half-written one.
+
+Folder locks need POSIX ``fcntl.flock``. Where Python has no ``fcntl`` (Windows), ``lock_folder`` warns
+once per lock and goes on without one, so two processes there can write the same folder.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
 import tempfile
+import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
 from io import BytesIO
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: lock_folder runs without a lock, and says so when it is used
+    fcntl = None  # type: ignore[assignment]
 
 import torch
 
@@ -97,6 +106,7 @@ def lock_folder(folder: str | Path) -> Iterator[Path]:
     system drops the lock when its process ends, however it ends, so a killed owner never leaves a stale
     lock. A second process gets a one-line ``GanlibError`` naming the folder and the owner's PID. The
     folder is also proven writable here (the lock file is created and written), before any work starts.
+    Without ``fcntl`` (not POSIX) the lock file is written but not locked, with a one-line warning.
     """
     folder = Path(folder)
     _make_folder(folder)
@@ -137,6 +147,10 @@ def _acquire(path: Path, folder: Path) -> int:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
             raise _cannot_write(folder, exc) from None
+        if fcntl is None:
+            warnings.warn(f"ganlib: this system has no fcntl, so {folder} is not locked; run one ganlib process "
+                          f"per folder", RuntimeWarning, stacklevel=4)
+            return fd
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 RESULTS = "results.json"
 DONE = "done.json"  # a run's completion marker: written last, holds the run's record
-# a toy run's final fixed-noise points, which report draws: the checkpoint holds them too, but runs finished
-# in another session come back without checkpoints (benchmarks/gpu_compare.sh packs no *.pt)
+# a toy run's final fixed-noise points, which report draws: the checkpoint holds them too, but a finished
+# run copied from another machine may come without its checkpoint (compare reads it back from its record)
 POINTS = "points.json"
 PAPER = "paper"
 

@@ -8,12 +8,12 @@ log σ(t) = −softplus(−t) and log(1 − σ(t)) = −softplus(t) stay finite 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Callable
 
 import torch
-from torch import Tensor
 import torch.nn.functional as F
+from torch import Tensor
 
 from .errors import GanlibError, check_choice
 
@@ -34,7 +34,7 @@ class Recipe:
     gp_lambda: float | None = None  # WGAN-GP penalty weight λ
     d_norm: str = "batch"  # discriminator normalisation: "batch", "layer", "spectral" or "none"
 
-    def with_overrides(self, **overrides: object) -> "Recipe":
+    def with_overrides(self, **overrides: object) -> Recipe:
         """Return a copy with the fields given (``None`` values are ignored)."""
         unknown = set(overrides) - set(self.__dataclass_fields__)
         if unknown:

@@ -33,7 +33,7 @@ class AtenConvTranspose2d(nn.ConvTranspose2d):
 
     oneDNN, torch's default CPU backend for convolutions, is slow for a transposed convolution with one
     output channel: the generator's last layer, (64, 64, 14, 14) → (64, 1, 28, 28), took 6.7 ms in
-    oneDNN and 0.46 ms in ATen's kernel on the project's 2-core CPU. The backward stays on oneDNN, the
+    oneDNN and 0.46 ms in ATen's kernel on a 2-core CPU. The backward stays on oneDNN, the
     faster of the two there (2.4 against 6.2 ms). The switch is torch's process-wide flag, turned off
     for this one call and on again after it.
     """

@@ -1,21 +1,25 @@
 """Figures for the book: sample grids, loss curves, toy scatter plots. PNG only, on a white canvas
-with mid-tone colours so they read on the book's light and dark themes alike."""
+with mid-tone colours so they read on the book's light and dark themes alike.
+
+Importing this module (``import ganlib`` does not) sets matplotlib's ``STYLE`` rcParams for the whole
+process, so that the chapters' own figures match the ones drawn here.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Mapping, Protocol, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .io import save_figure
+from .images import grid_array  # plot.grid_array and plot.critic_estimate stay where callers found them
+from .train import critic_estimate
 
 
 class Run(Protocol):
-    """What the figures read from a run; ``train.TrainResult`` is one. A protocol, not an import: train
-    writes samples.png with ``save_samples``, so plot imports nothing from train."""
+    """What the figures read from a run; ``train.TrainResult`` is one."""
 
     config: Any
     snapshots: Mapping[int, torch.Tensor]
@@ -26,23 +30,10 @@ class Run(Protocol):
 # one colour per loss, the same in every chapter (colour-blind-safe Okabe-Ito palette)
 LOSS_COLOURS = {"minimax": "#E69F00", "nonsaturating": "#0072B2", "wgan": "#009E73",
                 "wgan-gp": "#CC79A7", "lsgan": "#D55E00", "hinge": "#56B4E9"}
-plt.rcParams.update({"figure.facecolor": "white", "savefig.facecolor": "white", "axes.facecolor": "white",
-                     "figure.dpi": 80, "savefig.format": "png"})
-
-
-def grid_array(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np.ndarray:
-    """Tile (N, 1, 28, 28) images (uint8, or float in [−1, 1]) into one 2-D uint8 array."""
-    if images.dtype != torch.uint8:
-        images = ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    imgs = images.reshape(len(images), 28, 28).cpu().numpy()
-    n = len(imgs)
-    nrow = nrow or int(np.ceil(np.sqrt(n)))
-    ncol_rows = int(np.ceil(n / nrow))
-    canvas = np.full((ncol_rows * (28 + pad) + pad, nrow * (28 + pad) + pad), 64, np.uint8)
-    for i, img in enumerate(imgs):
-        r, c = divmod(i, nrow)
-        canvas[pad + r * (28 + pad): pad + r * (28 + pad) + 28, pad + c * (28 + pad): pad + c * (28 + pad) + 28] = img
-    return canvas
+# a white canvas at 80 dpi for every figure of the process (see the module's docstring)
+STYLE = {"figure.facecolor": "white", "savefig.facecolor": "white", "axes.facecolor": "white",
+         "figure.dpi": 80, "savefig.format": "png"}
+plt.rcParams.update(STYLE)
 
 
 def show_grid(images: torch.Tensor, title: str = "", ax=None, nrow: int | None = None):
@@ -102,13 +93,6 @@ def loss_curves(histories: Mapping[str, Mapping[str, Sequence[float]]], smooth: 
     axes[0][-1].legend(fontsize=8)
     fig.tight_layout()
     return fig
-
-
-def save_samples(result: Run, path: str | Path) -> None:
-    """The last snapshot of a run as ``samples.png``."""
-    fig = snapshot_figure(result, [max(result.snapshots)])
-    save_figure(fig, path)
-    plt.close(fig)
 
 
 # --- chapters 04 and 05: loss shapes, critic weights, the critic's estimate over training ---
@@ -192,17 +176,6 @@ def weight_histogram(module: torch.nn.Module, clip: float | None = None, title: 
     return ax
 
 
-def critic_estimate(history: Mapping[str, Sequence[float]], gp_lambda: float | None = None) -> np.ndarray:
-    """The critic's Wasserstein estimate per step: −L_D, with λ·GP taken back out for WGAN-GP.
-
-    ``history["d_loss"]`` is the loss the critic minimised, λ·GP included, so E[r] − E[f] = −(L_D − λ·GP).
-    """
-    d = np.asarray(history["d_loss"], dtype=float)
-    if gp_lambda:
-        d = d - gp_lambda * np.asarray(history["gp"], dtype=float)
-    return -d
-
-
 def critic_curve(result: Run, eval_key: str | None = None, eval_label: str | None = None,
                  smooth: int = 50, twin: bool = True, ax=None):
     """The critic's estimate E[r] − E[f] over training (smoothed), and optionally ``result.evals[eval_key]``
@@ -259,7 +232,7 @@ def generator_gradient_figure(names: Sequence[str] = ("minimax", "nonsaturating"
 _RUN_STYLES = ("-", "--", ":", "-.")
 
 
-def eval_curves(runs: Mapping[str, "Run | Sequence[Mapping[str, float]]"], keys: Sequence[str],
+def eval_curves(runs: Mapping[str, Run | Sequence[Mapping[str, float]]], keys: Sequence[str],
                 labels: Mapping[str, str] | None = None, logy: Sequence[str] = ()):
     """Values recorded by ``train(..., evaluate=fn)`` against the step, one panel per key. Each run is a
     TrainResult (its ``evals`` are used) or such a list of dicts. Runs are named "<loss> <anything>": runs

@@ -12,8 +12,8 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from .bench import compare_variants
 from .budget import Budget
@@ -81,8 +81,8 @@ def training_seconds(budget: Budget, datasets: Sequence[str], device: str = "aut
     total = 0.0
     for dataset in datasets:
         for loss in LOSS_NAMES:
-            (rate,) = compare_variants(loss, ["eager"], dataset, batch_size=budget.batch_for(dataset), device=device, steps=1,
-                                       rounds=1, data_root=data_root)
+            (rate,) = compare_variants(loss, ["eager"], dataset, batch_size=budget.batch_for(dataset), device=device,
+                                       steps=1, rounds=1, data_root=data_root)
             total += rate["ms_per_step"] / 1000 * budget.steps_for(dataset) * len(budget.seeds)
     return total
 

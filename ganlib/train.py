@@ -10,28 +10,34 @@ steps (one host-device sync), where the NaN/Inf guard runs; the hot loop never c
 from __future__ import annotations
 
 import math
+import numbers
+import re
 import signal
 import sys
 import threading
 import time
+import types
 import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Callable, Iterator
 
+import numpy as np
 import torch
 from torch import nn
 
+from . import checkpoint as ckpt
 from .data import DATASETS, TOY_DATASETS, make_sampler, to_uint8, toy_mixture
 from .errors import GanlibError, TrainingDiverged, TrainingInterrupted, check_choice, first_line
+from .images import save_samples
 from .io import lock_folder, os_reason, remove_leftovers, save_json
 from .losses import LOSS_NAMES, GANLoss, Recipe, get_loss, gradient_penalty
-from .models import ARCHS, build_models
-from .plot import save_samples
-from . import checkpoint as ckpt
+from .models import ARCHS, NORMS, build_models
 
+# the device names TrainConfig takes; "cuda:N" (the N-th CUDA device) is valid too
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
+_CUDA_INDEX = re.compile(r"cuda:(0|[1-9][0-9]*)")
 OPTIMIZERS: tuple[str, ...] = ("adam", "rmsprop")
 # d_loss is what the critic minimised, λ·GP included for wgan-gp; gp is the penalty alone (0 elsewhere)
 HISTORY_KEYS: tuple[str, ...] = ("step", "d_loss", "g_loss", "gp", "time")
@@ -46,24 +52,32 @@ CHECKPOINT_SECONDS = 60.0
 # statistic past WEIGHT_LIMIT, stops a run like NaN does. Healthy runs stay orders of magnitude below:
 # the BCE-type and hinge losses grow like |logit| and least squares like logit², and a critic with O(1)
 # logits is what each recipe keeps (WGAN by clipping, WGAN-GP by its unit-gradient penalty, the others
-# by the sigmoid's saturation); Adam and RMSprop move a weight by about lr per step. Measured (README,
-# "Faults and bad input"): at most |loss| 4.3 and |weight| 2.2 over 2,000 ring steps of all six losses,
-# and tests/test_faults.py keeps every loss's short run 1,000x below both limits. The runs in issue 9
-# that "finished" had losses of 1e9-1e15.
+# by the sigmoid's saturation); Adam and RMSprop move a weight by about lr per step. Measured
+# (docs/maintainers.md, "Faults and bad input"): at most |loss| 4.3 and |weight| 2.2 over 2,000 ring steps of
+# all six losses, and tests/test_faults.py keeps every loss's short run 1,000x below both limits. Diverged
+# runs that ended without an error, before these limits existed, had losses of 1e9-1e15.
 LOSS_LIMIT = 1e6
 WEIGHT_LIMIT = 1e6
 
 
-@dataclass
+_POSITIVE = "a positive integer (1, 2, 3, ...)"
+
+
+@dataclass(frozen=True)
 class TrainConfig:
-    """Everything that defines a run. ``None`` recipe fields take the loss's paper recipe."""
+    """Everything that defines a run. ``None`` recipe fields take the loss's paper recipe.
+
+    Frozen and checked whole when built (``dataclasses.replace`` builds a new one, checked again): a value
+    outside its range is a one-line ``GanlibError`` naming the field and what it accepts. Integers are
+    stored as ``int``, numbers as ``float``, ``betas`` and ``snapshot_steps`` as tuples.
+    """
 
     loss: str = "nonsaturating"
     dataset: str = "mnist"
     steps: int = 500  # generator steps
     batch_size: int = 64
     seed: int = 0
-    device: str = "auto"
+    device: str = "auto"  # auto, cpu, cuda, cuda:N or mps
     arch: str | None = None  # "dcgan" for images, "toy" for ring/grid
     z_dim: int | None = None  # 64 for images, 16 for the toys
     optimizer: str | None = None
@@ -77,40 +91,47 @@ class TrainConfig:
     n_snapshot: int | None = None  # 64 images, 1000 toy points
     check_every: int = 50  # steps between host syncs (NaN guard, progress display)
     checkpoint_every: int = 0  # 0: a checkpoint at the end only
-    # the whole step as one CUDA graph (CUDA only). Off until a GPU session has checked graph against
-    # eager (tests/test_gpu.py, benchmarks/gpu_check.sh); then the default becomes True.
+    # the whole step as one CUDA graph (CUDA only). Off by default until the graph has been checked against
+    # eager steps on a GPU (tests/test_gpu.py, run by benchmarks/gpu_check.sh); then the default becomes True.
     cuda_graph: bool = False
 
     def __post_init__(self) -> None:
-        check_choice("loss", self.loss, LOSS_NAMES)
-        check_choice("dataset", self.dataset, DATASETS)
-        check_choice("device", self.device, DEVICES)
-        if self.arch is not None:
-            check_choice("architecture", self.arch, ARCHS)
-            if (self.arch == "toy") != self.is_toy:
-                raise GanlibError(f"architecture {self.arch!r} does not fit dataset {self.dataset!r}; "
-                                  f"use 'toy' for {', '.join(TOY_DATASETS)} and 'dcgan' or 'mlp' for images")
-        if self.optimizer is not None:
-            check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        for name in ("steps", "batch_size", "check_every", "z_dim", "n_snapshot", "n_critic"):
-            value = getattr(self, name)
-            if value is not None and int(value) < 1:
-                raise GanlibError(f"{name} must be a positive integer, got {value}")
-        if self.checkpoint_every < 0:
-            raise GanlibError(f"checkpoint_every must be 0 (at the end only) or positive, got {self.checkpoint_every}")
-        for name in ("clip", "gp_lambda", "lr"):
-            value = getattr(self, name)
-            if value is not None and value < 0:
-                raise GanlibError(f"{name} must be non-negative (0 switches clipping or the penalty off), got {value}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < SEED_LIMIT:
-            raise GanlibError(f"seed must be an integer in 0..2^63-1, got {self.seed!r}")
-        if self.betas is not None:
-            self.betas = tuple(self.betas)  # type: ignore[assignment]
-        self.snapshot_steps = tuple(sorted({int(s) for s in self.snapshot_steps}))
-        if any(s < 0 or s > self.steps for s in self.snapshot_steps):
-            raise GanlibError(f"snapshot_steps must lie in 0..{self.steps}, got {list(self.snapshot_steps)}")
+        for name, value in self._checked_fields().items():
+            object.__setattr__(self, name, value)  # frozen: the checked, normalised value replaces the given one
+        object.__setattr__(self, "snapshot_steps", _snapshot_steps(self.snapshot_steps, self.steps))
+        if self.arch is not None and (self.arch == "toy") != self.is_toy:
+            raise GanlibError(f"architecture {self.arch!r} does not fit dataset {self.dataset!r}; "
+                              f"use 'toy' for {', '.join(TOY_DATASETS)} and 'dcgan' or 'mlp' for images")
         if self.cuda_graph and self.device in ("cpu", "mps"):
             raise GanlibError(no_graph_message(self.device))
+
+    def _checked_fields(self) -> dict[str, object]:
+        """Each field but ``snapshot_steps`` checked on its own, normalised."""
+        return {
+            "loss": check_choice("loss", self.loss, LOSS_NAMES),
+            "dataset": check_choice("dataset", self.dataset, DATASETS),
+            "steps": _integer("steps", self.steps, 1, _POSITIVE),
+            "batch_size": _integer("batch_size", self.batch_size, 1, _POSITIVE),
+            "seed": _integer("seed", self.seed, 0, "an integer in 0..2^63-1", SEED_LIMIT - 1),
+            "device": check_device(self.device),
+            "arch": _optional(self.arch, lambda v: check_choice("architecture (arch)", v, ARCHS)),
+            "z_dim": _optional(self.z_dim, lambda v: _integer("z_dim", v, 1, _POSITIVE)),
+            "optimizer": _optional(self.optimizer, lambda v: check_choice("optimizer", v, OPTIMIZERS)),
+            "lr": _optional(self.lr, lambda v: _number("lr", v, "a positive number (None: the loss's recipe)",
+                                                           positive=True)),
+            "betas": _optional(self.betas, _betas),
+            "n_critic": _optional(self.n_critic, lambda v: _integer("n_critic", v, 1, _POSITIVE)),
+            "clip": _optional(self.clip, lambda v: _number(
+                "clip", v, "non-negative (0 switches WGAN's weight clipping off)")),
+            "gp_lambda": _optional(self.gp_lambda, lambda v: _number(
+                "gp_lambda", v, "non-negative (0 switches WGAN-GP's gradient penalty off)")),
+            "d_norm": _optional(self.d_norm, lambda v: check_choice("discriminator norm (d_norm)", v, NORMS)),
+            "n_snapshot": _optional(self.n_snapshot, lambda v: _integer("n_snapshot", v, 1, _POSITIVE)),
+            "check_every": _integer("check_every", self.check_every, 1, _POSITIVE),
+            "checkpoint_every": _integer("checkpoint_every", self.checkpoint_every, 0,
+                                         "0 (a checkpoint at the end only) or a positive integer"),
+            "cuda_graph": _flag("cuda_graph", self.cuda_graph),
+        }
 
     @property
     def is_toy(self) -> bool:
@@ -145,19 +166,84 @@ class TrainConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
+    def from_dict(cls, d: dict) -> TrainConfig:
+        """The config a ``to_dict`` (or a checkpoint's, or history.json's) dict describes: lists become
+        tuples, fields this ganlib does not know are left out, missing ones take their defaults."""
         known = {f.name for f in fields(cls)}
         return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items() if k in known})
 
 
+def _is_real(value: object) -> bool:
+    """A real number that is not a bool (``True`` is an int to Python, never a setting here)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _optional(value: object, check: Callable[[object], object]) -> object:
+    """``None`` (the recipe's or the default's value), or ``value`` checked."""
+    return None if value is None else check(value)
+
+
+def _integer(name: str, value: object, low: int, valid: str, high: int | None = None) -> int:
+    """``value`` as an int if it is an integer in low..high (no bool, float or string), else a one-line error."""
+    if (isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= low
+            and (high is None or value <= high)):
+        return int(value)
+    raise GanlibError(f"{name} must be {valid}, got {value!r}")
+
+
+def _number(name: str, value: object, valid: str, positive: bool = False) -> float:
+    """``value`` as a float if it is a finite real number ≥ 0 (> 0 if ``positive``), else a one-line error."""
+    if _is_real(value) and math.isfinite(value) and (value > 0 if positive else value >= 0):
+        return float(value)
+    raise GanlibError(f"{name} must be {valid}, got {value!r}")
+
+
+def _flag(name: str, value: object) -> bool:
+    """A switch: ``True`` or ``False`` only (not 1, 0 or a string)."""
+    if isinstance(value, bool):
+        return value
+    raise GanlibError(f"{name} must be True or False, got {value!r}")
+
+
+def _betas(value: object) -> tuple[float, float]:
+    """Adam's (β1, β2): two numbers in [0, 1)."""
+    pair = tuple(value) if isinstance(value, Sequence) and not isinstance(value, str) else ()
+    if len(pair) == 2 and all(_is_real(b) and 0 <= b < 1 for b in pair):
+        return float(pair[0]), float(pair[1])
+    raise GanlibError(f"betas must be a pair of numbers in [0, 1) (Adam's β1, β2), got {value!r}")
+
+
+def _snapshot_steps(value: object, steps: int) -> tuple[int, ...]:
+    """The distinct snapshot steps in increasing order; each an integer in 0..steps."""
+    items = list(value) if isinstance(value, Iterable) and not isinstance(value, (str, bytes)) else None
+    if items is None or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and 0 <= s <= steps
+                                for s in items):
+        shown = items if items is not None else value
+        raise GanlibError(f"snapshot_steps must lie in 0..{steps} (integer steps), got {shown!r}")
+    return tuple(sorted({int(s) for s in items}))
+
+
+def check_device(name: object) -> str:
+    """``name`` if it names a device: auto, cpu, cuda, cuda:N or mps; else a one-line ``GanlibError``.
+    Whether this machine has it is checked when training starts (``resolve_device``)."""
+    if isinstance(name, str) and (name in DEVICES or _CUDA_INDEX.fullmatch(name)):
+        return name
+    raise GanlibError(f"unknown device {name!r}; choose one of: {', '.join(DEVICES)}, cuda:N (N = 0, 1, ...)")
+
+
 def resolve_device(name: str) -> torch.device:
     """``auto`` picks cuda, then mps, then cpu; an explicit device that is missing is an error."""
-    check_choice("device", name, DEVICES)
+    check_device(name)
     cuda, mps = torch.cuda.is_available(), torch.backends.mps.is_available()
     if name == "auto":
         return torch.device("cuda" if cuda else "mps" if mps else "cpu")
-    if (name == "cuda" and not cuda) or (name == "mps" and not mps):
+    kind = name.split(":")[0]
+    if (kind == "cuda" and not cuda) or (kind == "mps" and not mps):
         raise GanlibError(f"device {name!r} is not available on this machine; choose auto or cpu")
+    if kind == "cuda" and ":" in name and int(name[5:]) >= torch.cuda.device_count():
+        count = torch.cuda.device_count()
+        raise GanlibError(f"device {name!r} is not available on this machine; it has {count} CUDA device(s), "
+                          f"cuda:0 to cuda:{count - 1}")
     return torch.device(name)
 
 
@@ -174,7 +260,7 @@ class TrainResult:
     snapshots: dict[int, torch.Tensor] = field(default_factory=dict)
     evals: list[dict] = field(default_factory=list)
     fixed_noise: torch.Tensor | None = None
-    elapsed: float = 0.0  # training seconds (wall clock), summed over resumed sessions
+    elapsed: float = 0.0  # training seconds (wall clock), summed over the run's resumed parts
     # the process's CPU seconds spent training (all its threads), summed likewise: on a shared machine the
     # wall clock also counts other programs' time, the CPU time does not
     cpu_elapsed: float = 0.0
@@ -258,17 +344,17 @@ def frozen(net: nn.Module) -> Iterator[None]:
 class TrainStep:
     """The training step: ``n_critic`` critic updates then one generator update, all on the device.
 
-    Calling it trains one generator step and returns (L_D, L_G, GP) of its last critic step as a device
-    tensor, without a host sync. Gradients are zeroed in place (static ``.grad`` tensors), so that the
-    step can be captured. With ``config.cuda_graph`` (CUDA only; default off until a GPU session has
-    checked it against eager) the first ``WARMUP`` calls run eagerly on a side stream, as torch's CUDA
-    graph docs prescribe, the next call captures the whole step as one CUDA graph, and every call
-    replays it. The run's ``torch.Generator`` is registered with the graph, so each replay draws fresh
-    noise, batch indices and penalty ε from the same random stream as eager steps would, and a
-    checkpoint's generator state resumes it. A replay returns the same static tensor each time: copy
-    it before the next call (the training loop does). One graph per run, freed with its step: keeping
-    several whole-step graphs alive in one process crashed in the probe of issue 8, and
-    ``compare --jobs N`` trains its runs in N worker processes, each run after the other in its worker.
+    Calling it trains one generator step and returns (L_D, L_G, GP) of its last critic step as a device tensor,
+    without a host sync. Gradients are zeroed in place (static ``.grad`` tensors), so that the step can be
+    captured. With ``config.cuda_graph`` (CUDA only; default off until ``benchmarks/gpu_check.sh`` has checked
+    it against eager steps on a GPU) the first ``WARMUP`` calls run eagerly on a side stream, as torch's CUDA
+    graph docs prescribe, the next call captures the whole step as one CUDA graph, and every call replays it.
+    The run's ``torch.Generator`` is registered with the graph, so each replay draws fresh noise, batch indices
+    and penalty ε from the same random stream as eager steps would, and a checkpoint's generator state resumes
+    it. A replay returns the same static tensor each time: copy it before the next call (the training loop
+    does). One graph per run, freed with its step: keeping several whole-step graphs alive in one process
+    crashed when it was tried on a GPU, and ``compare --jobs N`` trains its runs in N worker processes, each run
+    after the other in its worker.
     """
 
     WARMUP = 3  # eager steps before capture (optimiser state, cuDNN choices, autograd's lazy setup)
@@ -359,10 +445,14 @@ class TrainStep:
 
 
 def _progress_bar(cfg: TrainConfig, start: int, progress: bool | None):
+    show = sys.stderr.isatty() if progress is None else progress
+    if not show:  # tqdm.auto warns inside a notebook without ipywidgets, even for a bar it never draws
+        from tqdm import tqdm as plain
+
+        return plain(total=cfg.steps, initial=start, disable=True)
     from tqdm.auto import tqdm
 
-    show = sys.stderr.isatty() if progress is None else progress
-    return tqdm(total=cfg.steps, initial=start, disable=not show, desc=cfg.loss, leave=False)
+    return tqdm(total=cfg.steps, initial=start, desc=cfg.loss, leave=False)
 
 
 def _take_snapshot(result: TrainResult) -> None:
@@ -377,7 +467,7 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, resume: bool = Fa
     """Train ``cfg``; with ``out_dir`` write checkpoint.pt, history.json and samples.png there.
 
     ``resume=True`` continues from ``out_dir/checkpoint.pt`` (the same config, ``steps`` may grow).
-    ``evaluate(result)`` runs at every snapshot step and its dict is kept in ``result.evals``.
+    ``evaluate(result)`` runs at every snapshot step and must return a dict, kept in ``result.evals``.
     With ``out_dir``, the folder is locked for this process (a second writer is refused), a checkpoint is
     written at the start (a folder that cannot take one fails before any training), every
     ``checkpoint_seconds`` and at the end. SIGINT and SIGTERM stop at the next step boundary, save a
@@ -385,6 +475,8 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, resume: bool = Fa
     """
     if not checkpoint_seconds > 0:
         raise GanlibError(f"checkpoint_seconds must be positive, got {checkpoint_seconds}")
+    if evaluate is not None and not callable(evaluate):
+        raise GanlibError(f"evaluate must be a function of the run that returns a dict, got {evaluate!r}")
     device = resolve_device(cfg.device)
     out = Path(out_dir) if out_dir is not None else None
     with ExitStack() as stack:
@@ -430,7 +522,7 @@ def _cpu_threads(n: int) -> Iterator[None]:
 
 
 def _run_loop(result: TrainResult, opt: _Optimisers, sampler, gen: torch.Generator, out: Path | None,
-              progress: bool | None, evaluate: Callable[[TrainResult], dict] | None, stop: "_StopFlag",
+              progress: bool | None, evaluate: Callable[[TrainResult], dict] | None, stop: _StopFlag,
               checkpoint_seconds: float) -> None:
     """Train until ``cfg.steps`` or a stop signal; with ``out``, checkpoint at the start, every
     ``checkpoint_seconds``, every ``checkpoint_every`` steps and when a signal stops it early (the last
@@ -488,7 +580,11 @@ def _keep_snapshot(result: TrainResult, out: Path | None, evaluate: Callable[[Tr
     check_finite_weights(result, out)  # never show or score a diverged generator
     _take_snapshot(result)
     if evaluate is not None:
-        result.evals.append({"step": result.step, **evaluate(result)})
+        values = evaluate(result)
+        if not isinstance(values, Mapping):
+            raise GanlibError(f"evaluate must return a dict of values, got {type(values).__name__} at step "
+                              f"{result.step}; {ckpt.describe_kept(out)}")
+        result.evals.append({"step": result.step, **values})
 
 
 def check_finite_weights(result: TrainResult, out: Path | None) -> None:
@@ -633,12 +729,32 @@ def write_outputs(result: TrainResult, opt: _Optimisers, gen: torch.Generator, o
     ckpt.save_checkpoint(_state(result, opt, gen), out)
     try:
         save_json({"config": result.config.to_dict(), "device": str(result.device), "step": result.step,
-                   "elapsed_s": result.elapsed, "cpu_s": result.cpu_elapsed, "history": result.history, "evals": result.evals},
-                  out / ckpt.HISTORY)
-        save_samples(result, out / ckpt.SAMPLES)
+                   "elapsed_s": result.elapsed, "cpu_s": result.cpu_elapsed, "history": result.history,
+                   "evals": result.evals}, out / ckpt.HISTORY)
+        _save_last_snapshot(result, out / ckpt.SAMPLES)
     except OSError as exc:
         raise GanlibError(f"could not write the results in {out} ({os_reason(exc)}); the final checkpoint "
                           f"(step {result.step}) is complete: rerun with --resume to write them") from None
+
+
+def _save_last_snapshot(result: TrainResult, path: Path) -> None:
+    """The run's last snapshot as a PNG: an image grid, or the toy's points with its mode centres."""
+    cfg, last = result.config, result.snapshots[max(result.snapshots)]
+    if cfg.is_toy:
+        save_samples(last, path, toy_mixture(cfg.dataset).centres, lim=cfg.toy_scale())
+    else:
+        save_samples(last, path)
+
+
+def critic_estimate(history: Mapping[str, Sequence[float]], gp_lambda: float | None = None) -> np.ndarray:
+    """The critic's Wasserstein estimate per step: −L_D, with λ·GP taken back out for WGAN-GP.
+
+    ``history["d_loss"]`` is the loss the critic minimised, λ·GP included, so E[r] − E[f] = −(L_D − λ·GP).
+    """
+    d = np.asarray(history["d_loss"], dtype=float)
+    if gp_lambda:
+        d = d - gp_lambda * np.asarray(history["gp"], dtype=float)
+    return -d
 
 
 def load_run(run_dir: str | Path, device: str = "cpu") -> TrainResult:
@@ -657,3 +773,14 @@ def config_from_checkpoint(state: dict, path: Path) -> TrainConfig:
         return TrainConfig.from_dict(state["config"])
     except (GanlibError, TypeError, ValueError) as exc:
         raise GanlibError(f"{path}: its config is not valid ({first_line(exc)})") from None
+
+
+class _TrainModule(types.ModuleType):
+    """This module, callable: ``ganlib.train`` is the module (``import ganlib.train as m`` gives it, and
+    ``ganlib.train.TrainConfig`` works), and ``ganlib.train(cfg, ...)`` calls the function ``train``."""
+
+    def __call__(self, *args, **kwargs) -> TrainResult:
+        return train(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _TrainModule

@@ -48,9 +48,9 @@ def serve() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from io import BytesIO
 
+    import matplotlib.pyplot as plt
     import torch
     import tqdm.auto  # noqa: F401  (imported by the training loop)
 

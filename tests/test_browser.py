@@ -259,26 +259,29 @@ def check_explorers(page, path: str) -> list[str]:
     boxes = page.locator(".ganlib-explorer").all()
     if source.exists() and "explorer(" in source.read_text() and not boxes:
         problems.append("the chapter makes an explorer, but the page shows none")
+    def state(box) -> tuple[str | None, str]:
+        """What an explorer shows: its picture's source and its numbers."""
+        return box.locator("img").get_attribute("src"), box.locator(".ganlib-metrics").inner_text()
+
     for n, box in enumerate(boxes):
-        state = lambda: (box.locator("img").get_attribute("src"), box.locator(".ganlib-metrics").inner_text())
         if box.locator("fieldset").evaluate("f => f.disabled"):
             problems.append(f"explorer {n}: controls still disabled (its script did not run)")
             continue
         for name in ("loss", "seed"):
-            before, select = state(), box.locator(f"select[name={name}]")
+            before, select = state(box), box.locator(f"select[name={name}]")
             others = [v for v in select.locator("option").evaluate_all("os => os.map(o => o.value)")
                       if v != select.input_value()]
             if not others:
                 continue
             select.select_option(others[0])
-            after = state()
+            after = state(box)
             problems += [f"explorer {n}: {name} {others[0]} leaves the {what} unchanged"
                          for what, b, a in (("picture", before[0], after[0]), ("numbers", before[1], after[1]))
                          if a == b]
-        before, slider = state(), box.locator("input[name=step]")
+        before, slider = state(box), box.locator("input[name=step]")
         slider.focus()
         page.keyboard.press("Home")  # the first step, as a keyboard user would move it
-        after = state()
+        after = state(box)
         problems += [f"explorer {n}: the step slider leaves the {what} unchanged"
                      for what, b, a in (("picture", before[0], after[0]), ("numbers", before[1], after[1]))
                      if a == b]

@@ -19,8 +19,9 @@ from ganlib.report import block, notes, ranking, summary_table, toy_panels
 
 TINY = Budget("tiny", image_steps=4, toy_steps=30, batch_size=32, toy_batch_size=64, seeds=(0, 1), eval_points=2,
               sweep_seeds=1)
+# fields that differ between two runs of the same grid: what measures time, and the command (it names the folder)
 TIMING = {"wall_time_s", "images_per_s", "train_s", "total_wall_s", "created", "invocations", "run_wall_s",
-          "cpu_time_s", "train_cpu_s"}
+          "cpu_time_s", "train_cpu_s", "command"}
 
 
 def without_timing(x):

@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 from ganlib.budget import Budget
-from ganlib.errors import TrainingInterrupted
 from ganlib.compare import run_comparison
+from ganlib.errors import TrainingInterrupted
 from ganlib.layout import DONE, RESULTS
 
 from test_compare import without_timing

@@ -1,5 +1,5 @@
-"""Faults and bad input (issue 9): every case gets a one-line GanlibError, TrainingDiverged or
-TrainingInterrupted, and nothing already written is lost. The README's "Faults and bad input" table
+"""Faults and bad input: every case gets a one-line GanlibError, TrainingDiverged or
+TrainingInterrupted, and nothing already written is lost. The "Faults and bad input" table of docs/maintainers.md
 lists these cases; the SIGKILL and two-process cases are in test_kill.py."""
 
 from __future__ import annotations
@@ -129,7 +129,8 @@ def test_disk_full_is_one_line_and_the_last_checkpoint_stays(tmp_path, monkeypat
     disk = tmp_path / "disk"
     with small_filesystem(disk, 8 << 20) as mounted:
         if not mounted:
-            warnings.warn("disk full simulated (a failing writer): this machine does not allow mounting a tmpfs")
+            warnings.warn("disk full simulated (a failing writer): this machine does not allow mounting a tmpfs",
+                          stacklevel=2)
 
         def fill_disk(result):
             if mounted:
@@ -165,7 +166,7 @@ def _failing_writer(limit: int):
 
 
 def test_a_failed_final_write_keeps_the_checkpoint_and_resume_finishes(tmp_path, monkeypatch):
-    train_module = importlib.import_module("ganlib.train")  # ganlib.train is also the function's name
+    train_module = importlib.import_module("ganlib.train")
 
     def full(obj, path):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -183,7 +184,7 @@ def test_a_failed_final_write_keeps_the_checkpoint_and_resume_finishes(tmp_path,
 def test_read_only_output_fails_before_training(tmp_path, monkeypatch):
     with small_filesystem(tmp_path / "ro", 1 << 20, read_only=True) as mounted:
         if not mounted:
-            warnings.warn("read-only folder simulated: this machine does not allow mounting a tmpfs")
+            warnings.warn("read-only folder simulated: this machine does not allow mounting a tmpfs", stacklevel=2)
 
             def refuse(*args, **kwargs):
                 raise OSError(errno.EROFS, os.strerror(errno.EROFS))
@@ -283,7 +284,7 @@ def test_weights_past_the_limit_are_divergence():
 @pytest.mark.parametrize("loss", ganlib.LOSS_NAMES)
 def test_healthy_runs_stay_far_below_the_divergence_limits(loss):
     """The limits must never stop a healthy run: 400 ring steps of every loss with its paper recipe stay
-    at least a thousand times below them (the full measured maxima are in the README)."""
+    at least a thousand times below them (the full measured maxima are in docs/maintainers.md)."""
     r = train(toy(loss=loss, steps=400, batch_size=64, check_every=50), verbose=False)
     worst_loss = max(abs(v) for k in ("d_loss", "g_loss", "gp") for v in r.history[k])
     worst_weight = max(t.abs().max().item() for net in (r.generator, r.discriminator)

@@ -89,7 +89,7 @@ def _graph_trains_like_eager(loss: str, dataset: str, root, tmp_path: Path, prot
     torch.testing.assert_close(graph_losses, eager_losses, rtol=1e-3, atol=1e-4)
     for a, b in ((eager.generator, graphed.generator), (eager.discriminator, graphed.discriminator)):
         for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
-            torch.testing.assert_close(q, p, rtol=1e-3, atol=1e-4, msg=lambda m: f"{loss} {name}: {m}")
+            torch.testing.assert_close(q, p, rtol=1e-3, atol=1e-4, msg=lambda m, name=name: f"{loss} {name}: {m}")
 
 
 @cuda

@@ -19,9 +19,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from forkrun import ROOT, ForkServer
 from ganlib.checkpoint import CHECKPOINT, HISTORY, load_checkpoint
 from ganlib.io import LOCK_FILE
+
+from forkrun import ROOT, ForkServer
 
 STEPS = 100
 TRIALS = 20

@@ -161,7 +161,8 @@ def test_gradient_penalty_draws_epsilon_per_sample():
 def test_paper_recipes():
     for name in ("minimax", "nonsaturating", "lsgan", "hinge"):
         r = ganlib.get_loss(name).recipe
-        assert (r.optimizer, r.lr, r.betas, r.n_critic, r.clip, r.gp_lambda) == ("adam", 2e-4, (0.5, 0.999), 1, None, None)
+        assert (r.optimizer, r.lr, r.betas, r.n_critic, r.clip, r.gp_lambda) == (
+            "adam", 2e-4, (0.5, 0.999), 1, None, None)
     w = ganlib.get_loss("wgan").recipe
     assert (w.optimizer, w.lr, w.n_critic, w.clip) == ("rmsprop", 5e-5, 5, 0.01)
     gp = ganlib.get_loss("wgan-gp").recipe

@@ -87,7 +87,8 @@ def test_loss_shapes_figure_draws_every_loss_in_every_panel():
     axes = fig.axes
     assert len(axes) == 6
     for ax in axes:
-        assert [line.get_label() for line in ax.get_lines() if not line.get_label().startswith("_")] == ["wgan", "hinge"]
+        labels = [line.get_label() for line in ax.get_lines() if not line.get_label().startswith("_")]
+        assert labels == ["wgan", "hinge"]
     # top-right panel, first line: L_G of wgan is −f
     line = axes[2].get_lines()[0]
     np.testing.assert_allclose(line.get_ydata(), [1.5, 0.0, -1.5])

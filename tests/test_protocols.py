@@ -26,7 +26,8 @@ def test_paper_sets_nothing_and_its_description_matches_the_recipes():
     text = describe()["paper"]
     wgan, gp, ns = get_loss("wgan").recipe, get_loss("wgan-gp").recipe, get_loss("nonsaturating").recipe
     assert (wgan.optimizer, wgan.lr, wgan.n_critic, wgan.clip, wgan.d_norm) == ("rmsprop", 5e-5, 5, 0.01, "batch")
-    assert (gp.optimizer, gp.lr, gp.betas, gp.n_critic, gp.gp_lambda, gp.d_norm) == ("adam", 1e-4, (0.0, 0.9), 5, 10.0, "layer")
+    assert (gp.optimizer, gp.lr, gp.betas, gp.n_critic, gp.gp_lambda, gp.d_norm) == (
+        "adam", 1e-4, (0.0, 0.9), 5, 10.0, "layer")
     assert all(get_loss(n).recipe == ns for n in ("minimax", "lsgan", "hinge"))
     assert (ns.optimizer, ns.lr, ns.betas, ns.n_critic, ns.d_norm) == ("adam", 2e-4, (0.5, 0.999), 1, "batch")
     for words in ("RMSprop (lr 5·10⁻⁵), five critic steps", "clipping to ±0.01", "lr 10⁻⁴, β = (0, 0.9)",
@@ -38,12 +39,27 @@ def test_paper_sets_nothing_and_its_description_matches_the_recipes():
 def test_sweep_spans_ten_times_around_the_controlled_rate():
     assert SWEEP_LRS[-1] / SWEEP_LRS[0] == pytest.approx(10.0) and CONTROLLED["lr"] in SWEEP_LRS
     exps = experiments(["mnist", "ring"])
-    assert [e.variant for e in exps] == ["paper", "controlled", "paper", "controlled", "controlled-lr6.3e-05",
-                                         "controlled-lr6.3e-04"]
-    assert all(e.dataset == "mnist" for e in exps[4:])
+    assert [e.variant for e in exps] == ["paper", "controlled", "controlled-norm-batch", "controlled-norm-spectral",
+                                         "controlled-lr6.3e-05", "controlled-lr6.3e-04", "paper", "controlled"]
+    assert all(e.dataset == "mnist" for e in exps[:6]) and all(e.dataset == "ring" for e in exps[6:])
+    assert [e.variant for e in experiments(["mnist"], sweep=False, norms=False)] == ["paper", "controlled"]
     assert [e.variant for e in experiments(["ring"])] == ["paper", "controlled"]
     assert [e.variant for e in experiments(["mnist"], ["paper"])] == ["paper"]
     assert Experiment("controlled", "mnist", 6.3e-4).overrides(False)["lr"] == 6.3e-4
+
+
+def test_the_normalisation_factor_swaps_only_the_critic_normalisation():
+    spectral = Experiment("controlled", "mnist", d_norm="spectral")
+    assert spectral.variant == "controlled-norm-spectral"
+    assert spectral.overrides(False) == {**CONTROLLED, "d_norm": "spectral"}
+    assert Experiment("controlled", "mnist", d_norm="layer").variant == "controlled"  # the protocol's own
+    assert not Experiment("controlled", "mnist", d_norm="batch").runs_loss("wgan-gp")
+    assert Experiment("controlled", "mnist", d_norm="batch").runs_loss("wgan")
+    for bad in (dict(protocol="paper", d_norm="spectral"), dict(protocol="controlled", lr=1e-3, d_norm="batch")):
+        with pytest.raises(GanlibError, match="controlled protocol at its own rate"):
+            Experiment(dataset="mnist", **bad)
+    with pytest.raises(GanlibError, match="batch, spectral, layer"):
+        Experiment("controlled", "mnist", d_norm="group")
 
 
 def test_bad_protocols_are_named():

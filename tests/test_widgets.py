@@ -93,7 +93,7 @@ def test_explorer_of_a_real_comparison(tmp_path, data_root):
     res = run_comparison(["hinge", "lsgan"], [0], ["mnist"], tiny, tmp_path, device="cpu", data_root=data_root,
                          protocols=("paper",), sweep=False)
     data = explorer_data(res, tmp_path)
-    assert data["losses"] == ["lsgan", "hinge"] and data["steps"] == [0, 2, 4]
-    shown = data["images"][data["runs"]["hinge|0"]["images"][1]]
+    assert data["losses"] == ["lsgan", "hinge"] and data["steps"] == [2, 4]
+    shown = data["images"][data["runs"]["hinge|0"]["images"][0]]  # step 2, the first evaluation
     grid = sample_png(tmp_path, "mnist", "hinge", 0, 2).read_bytes()
     assert shown == "data:image/png;base64," + base64.b64encode(grid).decode()

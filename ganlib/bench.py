@@ -28,6 +28,11 @@ counted, so the achieved TFLOP/s is a lower bound. The tutorial counts its own s
 
 ``--grid`` measures the comparison grid instead: losses × seeds runs, all at once (each in its own
 process, ganlib's step) against the same runs one after another with the tutorial loop.
+
+``--layouts`` measures how a CPU is best shared by a grid of runs: for each layout P×T (P processes of T
+threads each; the runs dealt out to the processes in turn, each process training its runs one after
+another, as ``compare --jobs P`` does), the grid's generator steps per second of wall time, in
+alternating rounds (medians), and each layout's ratio to one process with every thread.
 """
 
 from __future__ import annotations
@@ -314,6 +319,68 @@ def grid_throughput(losses: list[str], seeds: int, steps: int, dataset: str = "m
             "ratio": tutorial_s / span}
 
 
+def _layout_worker(spec: dict, barrier, queue) -> None:
+    """One process of a layout: set up its runs, wait for the others, then time ``steps`` steps of each run
+    in turn (wall clock, comparable across processes)."""
+    try:
+        torch.set_num_threads(spec["threads"])
+        dev = torch.device("cpu")
+        runs = [_ganlib_step(TrainConfig(loss=loss, dataset=spec["dataset"], batch_size=spec["batch_size"],
+                                         seed=seed, device="cpu"), dev, spec["data_root"])
+                for loss, seed in spec["runs"]]
+        for run in runs:
+            for _ in range(WARMUP):
+                run()
+    except Exception as exc:  # report it to the parent, and release the others from the barrier
+        barrier.abort()
+        queue.put({"error": f"{spec['runs']}: {first_line(exc)}"})
+        return
+    try:
+        barrier.wait()
+    except threading.BrokenBarrierError:
+        queue.put({"error": "another process of the layout failed"})
+        return
+    start = time.time()
+    for run in runs:
+        for _ in range(spec["steps"]):
+            run()
+    queue.put({"start": start, "end": time.time(), "steps": spec["steps"] * len(runs)})
+
+
+def _layout_once(runs: list[tuple[str, int]], processes: int, threads: int, steps: int, dataset: str,
+                 batch_size: int, data_root) -> float:
+    """Generator steps per wall second of ``runs`` shared out to ``processes`` processes of ``threads`` threads."""
+    ctx = multiprocessing.get_context("spawn")
+    barrier, queue = ctx.Barrier(processes), ctx.Queue()
+    specs = [dict(runs=runs[i::processes], threads=threads, steps=steps, dataset=dataset, batch_size=batch_size,
+                  data_root=data_root) for i in range(processes)]
+    procs = [ctx.Process(target=_layout_worker, args=(spec, barrier, queue)) for spec in specs]
+    for p in procs:
+        p.start()
+    reports = _collect(queue, procs)
+    errors = [r["error"] for r in reports if "error" in r]
+    if errors:
+        raise GanlibError(f"a layout run failed: {errors[0]}")
+    return sum(r["steps"] for r in reports) / (max(r["end"] for r in reports) - min(r["start"] for r in reports))
+
+
+def layout_throughput(losses: list[str], steps: int, layouts: list[tuple[int, int]], dataset: str = "mnist",
+                      batch_size: int = 64, rounds: int = 3, data_root=None) -> dict:
+    """The grid throughput (generator steps per wall second, all runs together) of each CPU process layout
+    (processes, threads), measured in ``rounds`` alternating rounds; medians, and each layout's ratio to the
+    first one."""
+    runs = [(loss, 0) for loss in losses]
+    rates: dict[tuple[int, int], list[float]] = {layout: [] for layout in layouts}
+    for _ in range(rounds):
+        for layout in layouts:
+            rates[layout].append(_layout_once(runs, *layout, steps, dataset, batch_size, data_root))
+    base = statistics.median(rates[layouts[0]])
+    return {"runs": len(runs), "losses": losses, "steps_per_run": steps, "rounds": rounds,
+            "layouts": [{"processes": p, "threads": t, "steps_per_s": statistics.median(rates[(p, t)]),
+                         "steps_per_s_rounds": rates[(p, t)],
+                         "ratio_to_first": statistics.median(rates[(p, t)]) / base} for p, t in layouts]}
+
+
 def _collect(queue, procs: list) -> list[dict]:
     """One report per process; a process that died without one (a crash) is reported, not waited for."""
     reports: list[dict] = []
@@ -353,6 +420,9 @@ def add_parser(sub) -> None:
     p.add_argument("--grid", action="store_true",
                    help="measure the grid instead: losses x seeds runs at once vs one by one with the tutorial")
     p.add_argument("--seeds", type=positive_int, default=3, help="seeds per loss in --grid (default 3)")
+    p.add_argument("--layouts", default=None, metavar="PxT,...",
+                   help="CPU only: compare process layouts, e.g. 1x2,2x1 (P processes of T threads, the first one "
+                        "the baseline); each process trains its share of the runs one after another")
     p.add_argument("--json", metavar="FILE", help="also write the results to FILE (atomically)")
     p.set_defaults(func=_cmd)
 
@@ -377,6 +447,7 @@ def _device_name(dev: torch.device) -> str:
 
 def _cmd(args: argparse.Namespace) -> None:
 
+    layouts = _parse_layouts(args.layouts) if args.layouts is not None else None  # before any output
     losses = choice_list(args.losses, LOSS_NAMES, "loss")
     check_choice("dataset", args.dataset, DATASETS)
     dev = resolve_device(args.device)
@@ -394,7 +465,9 @@ def _cmd(args: argparse.Namespace) -> None:
     report = {"device": _device_name(dev), "torch": torch.__version__,
               "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "dataset": args.dataset,
               "batch_size": args.batch_size, "cpu_threads": torch.get_num_threads(), "results": []}
-    if args.grid:
+    if layouts is not None:
+        _layouts(args, losses, steps, layouts, report)
+    elif args.grid:
         _grid(args, losses, "graph" if "graph" in variants else "eager", steps, report)
     else:
         _side_by_side(args, losses, variants, steps, report, target)
@@ -417,6 +490,26 @@ def _side_by_side(args: argparse.Namespace, losses: list[str], variants: list[st
             report["results"].append(r)
         if target is not None:
             save_json(report, target)
+
+
+def _parse_layouts(text: str) -> list[tuple[int, int]]:
+    try:
+        layouts = [tuple(int(v) for v in item.split("x")) for item in text.split(",")]
+    except ValueError:
+        layouts = []
+    if not layouts or any(len(lay) != 2 or min(lay) < 1 for lay in layouts):
+        raise GanlibError(f"--layouts must be a comma list of PxT with positive P and T (e.g. 1x2,2x1), got {text!r}")
+    return layouts  # type: ignore[return-value]
+
+
+def _layouts(args: argparse.Namespace, losses: list[str], steps: int, layouts: list[tuple[int, int]],
+             report: dict) -> None:
+    if resolve_device(args.device).type != "cpu":
+        raise GanlibError("--layouts shares a CPU between processes; use --device cpu")
+    report["layouts"] = g = layout_throughput(losses, steps, layouts, args.dataset, args.batch_size, args.rounds)
+    for lay in g["layouts"]:
+        print(f"{lay['processes']} process(es) x {lay['threads']} thread(s): {lay['steps_per_s']:.2f} generator "
+              f"steps/s for the {g['runs']} runs together, {lay['ratio_to_first']:.2f}x the first layout")
 
 
 def _grid(args: argparse.Namespace, losses: list[str], variant: str, steps: int, report: dict) -> None:

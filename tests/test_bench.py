@@ -100,3 +100,22 @@ def test_stock_layers_copies_a_network_with_torchs_own_layers():
     G.eval(), stock.eval()
     torch.testing.assert_close(stock(z), G(z))
     assert stock.state_dict().keys() == G.state_dict().keys()
+
+
+def test_layouts_measure_every_layout_against_the_first(data_root):
+    from ganlib.bench import layout_throughput
+
+    out = layout_throughput(["hinge", "lsgan"], steps=2, layouts=[(1, 2), (2, 1)], rounds=1, data_root=data_root)
+    assert [(lay["processes"], lay["threads"]) for lay in out["layouts"]] == [(1, 2), (2, 1)]
+    assert out["layouts"][0]["ratio_to_first"] == 1.0 and all(lay["steps_per_s"] > 0 for lay in out["layouts"])
+    second = out["layouts"][1]
+    assert second["ratio_to_first"] == pytest.approx(second["steps_per_s"] / out["layouts"][0]["steps_per_s"])
+
+
+@pytest.mark.parametrize("text", ["1x2,2x0", "2", "ax1", ""])
+def test_bad_layouts_are_one_line_errors(text, capsys):
+    from ganlib import cli
+
+    assert cli.main(["bench", "--device", "cpu", "--layouts", text]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--layouts must be" in err

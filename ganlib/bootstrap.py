@@ -17,8 +17,8 @@ The generator is seeded (``SEED``), so the same values always give the same inte
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import combinations
-from typing import Sequence
 
 import numpy as np
 

@@ -26,7 +26,8 @@ BUDGET_NAMES: tuple[str, ...] = ("smoke", "book", "full")
 # (protocol, critic normalisation of the normalisation factor or None) and loss: ``compare --pilot``
 STEP_MS: dict[tuple[str, str | None], dict[str, float]] = {
     ("paper", None): {"minimax": 205, "nonsaturating": 203, "wgan": 644, "wgan-gp": 1177, "lsgan": 202, "hinge": 212},
-    ("controlled", None): {"minimax": 196, "nonsaturating": 191, "wgan": 201, "wgan-gp": 306, "lsgan": 206, "hinge": 194},
+    ("controlled", None): {"minimax": 196, "nonsaturating": 191, "wgan": 201, "wgan-gp": 306, "lsgan": 206,
+                           "hinge": 194},
     # the other four losses' batch-norm runs are their paper runs (ganlib.compare.shared_runs)
     ("controlled", "batch"): {"minimax": 205, "nonsaturating": 203, "wgan": 190, "lsgan": 202, "hinge": 212},
     ("controlled", "spectral"): {"minimax": 198, "nonsaturating": 205, "wgan": 186, "wgan-gp": 295, "lsgan": 188,

@@ -28,6 +28,10 @@ WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 FEATURE_DIM = 128
 N_CLASSES = 10
 IMAGE_SHAPE = (1, 28, 28)
+# SmallCNN in one line, for the classifier's record: the first line of its docstring, written out again
+# because python -OO removes docstrings (tests/test_metrics.py keeps the two identical)
+ARCHITECTURE = ("conv 4×4/2 (24) → conv 4×4/2 (48) → conv 3×3/2 (48) → 768 → 128 → 10 logits; ReLU, "
+                "batch norm on convs 2-3.")
 class SmallCNN(nn.Module):
     """conv 4×4/2 (24) → conv 4×4/2 (48) → conv 3×3/2 (48) → 768 → 128 → 10 logits; ReLU, batch norm on convs 2-3.
 
@@ -196,8 +200,8 @@ def classifier_split(dataset: str, root: str | Path | None = None, verbose: bool
     check_choice("classifier dataset", dataset, IMAGE_DATASETS)
     train = _split(dataset, "train", 60_000, root, verbose)
     n = len(train.images) - VALIDATION
-    desc = (f"{TITLES[dataset]} official train split: images 0-{n - 1:,} train, the last {VALIDATION:,} are held out for "
-            f"validation; the test split (the FCD reference {REFERENCES[dataset]}) is not used")
+    desc = (f"{TITLES[dataset]} official train split: images 0-{n - 1:,} train, the last {VALIDATION:,} "
+            f"are held out for validation; the test split (the FCD reference {REFERENCES[dataset]}) is not used")
     return Split(train.images[:n], train.labels[:n], train.images[n:], train.labels[n:], desc, train.kind)
 
 
@@ -275,7 +279,7 @@ def train_classifier(dataset: str = "mnist", epochs: int | None = None, seed: in
     model.eval()
     record = {
         "dataset": dataset,
-        "architecture": SmallCNN.__doc__.splitlines()[0],
+        "architecture": ARCHITECTURE,
         "parameters": sum(p.numel() for p in model.parameters()),
         "data_source": split.source,
         "split": split.description,

@@ -17,7 +17,7 @@ from .losses import LOSS_NAMES
 from .train import check_device
 
 # modules that add subcommands: each has add_parser(subparsers) and sets args.func
-_COMMAND_MODULES: tuple[str, ...] = ("ganlib.compare", "ganlib.bench", "ganlib.metrics_cli")
+_COMMAND_MODULES: tuple[str, ...] = ("ganlib.compare_cli", "ganlib.bench", "ganlib.metrics_cli")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,18 +1,13 @@
 """The loss comparison: every loss × seed under two protocols (``ganlib.protocols``: ``paper`` and
-``controlled``) and a learning-rate sweep, evaluated during training; ``DIR/results.json`` plus the
-figures and sample grids that ``ganlib.report`` draws from it.
+``controlled``), and on MNIST a critic-normalisation factor and a learning-rate sweep, evaluated during
+training; ``DIR/results.json``, from which ``ganlib.report`` draws the figures and tables.
 
-The command that makes the book's results, for one GPU session (run from the repository root; the
-results from before the protocols must go first, ``git rm -rq book/results``, since compare refuses to
-mix them). It is resumable: run the same line again after any interruption.
+The book's grid is trained on a 2-core CPU, two runs at once, over several invocations of one command
+(from the repository root; ``--stop-at`` ends an invocation cleanly, and the same line resumes):
 
-    python -m ganlib compare --budget book --dataset mnist,fashion-mnist,ring --device cuda --jobs 12 --cuda-graph --out book/results
+    python -m ganlib compare --budget book --dataset mnist,fashion-mnist --device cpu --jobs 2 --out book/results/grid
 
-(``--cuda-graph`` once ``benchmarks/gpu_check.sh`` has shown graph and eager steps agree on that GPU;
-without it the same line trains eagerly.) Estimated wall time on one H100 with the faster trainer: 250–470 s of training plus about half a
-minute of start-up (``ganlib.budget`` gives the arithmetic and its assumptions; on today's trainer
-it is about five times longer, so a first session may need two or three invocations). The ring's runs are
-already done on a CPU and committed, which leaves the GPU 205–385 s (``benchmarks/README.md``).
+``--pilot STEPS`` estimates its hours first, ``--status`` says how much is done and left.
 
 Every run records its evaluations against generator steps, critic updates and training seconds, and
 every FCD its number of generated images (``ganlib.metrics.FCD_SAMPLES``) and its reference. Each cell
@@ -39,31 +34,30 @@ import signal
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
 
-from .argtypes import choice_list, positive_int
 from . import stats
-from .budget import Budget, get_budget, run_seconds
+from .budget import Budget, run_seconds
 from .checkpoint import CHECKPOINT
 from .classifier import load_record
-from .data import DATASETS, IMAGE_DATASETS, REFERENCES, gan_training_images
+from .data import IMAGE_DATASETS, REFERENCES, gan_training_images
 from .errors import GanlibError, TrainingDiverged, TrainingInterrupted
+from .images import grid_array
 from .io import atomic_path, save_json
 from .layout import DONE, POINTS, RESULTS, run_dir, sample_png
 from .losses import LOSS_NAMES
 from .metrics import FCD_SAMPLES, TOY_REFERENCE_SAMPLES, TRAJECTORY_SAMPLES, NonFiniteSamples, evaluate_run
-from .plot import critic_estimate, grid_array
 from .protocols import PROTOCOLS, Experiment, describe, experiments
-from .report import write_figures
-from .train import TrainConfig, TrainResult, no_graph_message, resolve_device, train
+from .train import TrainConfig, TrainResult, critic_estimate, no_graph_message, resolve_device, train
 
-__all__ = ["run_comparison", "load_results", "run_one", "plan", "estimated_seconds", "command_line", "summarise", "eval_steps", "check_seeds", "Job",
-           "run_dir", "sample_png", "RESULTS", "SCHEMA", "IMAGE_METRICS", "TOY_METRICS", "RUN_METRICS"]
+__all__ = ["run_comparison", "load_results", "run_one", "plan", "estimated_seconds", "command_line", "summarise",
+           "eval_steps", "check_seeds", "Job", "run_dir", "sample_png", "RESULTS", "SCHEMA", "IMAGE_METRICS",
+           "TOY_METRICS", "RUN_METRICS"]
 
 SCHEMA = 2
 N_GRID = 36  # fixed-noise images kept per evaluation step (a 6×6 grid)
@@ -188,7 +182,8 @@ def run_one(job: Job, budget: Budget, out: str | Path, device: str, data_root: s
                 _save_grid_png(imgs, sample_png(out, exp.dataset, job.loss, job.seed, step, exp.variant))
         else:
             last = max(result.snapshots)
-            save_json({"step": last, "points": np.round(result.snapshots[last].cpu().numpy(), 4).tolist()}, folder / POINTS)
+            points = np.round(result.snapshots[last].cpu().numpy(), 4).tolist()
+            save_json({"step": last, "points": points}, folder / POINTS)
         record = {**head, **_record(result, budget)}
     # the run's own wall time, evaluations and sample grids included (what a schedule must plan for)
     record["run_wall_s"] = round(time.perf_counter() - started, 1)
@@ -324,7 +319,8 @@ class _Schedule:
     def next(self) -> Job | None:
         """The first run left whose estimated time ends before the stop time (removed from ``todo``)."""
         for job in self.todo:
-            if self.stop_at is None or time.time() + STOP_MARGIN * _cost(job, self.budget, self.measured) <= self.stop_at:
+            if (self.stop_at is None
+                    or time.time() + STOP_MARGIN * _cost(job, self.budget, self.measured) <= self.stop_at):
                 self.todo.remove(job)
                 return job
         return None
@@ -364,7 +360,8 @@ def _train_all(jobs_list: list[Job], budget: Budget, out: Path, device: str, dat
     records = {j: r for j in jobs_list if (r := _read_done(run_dir(out, j.experiment.dataset, j.loss, j.seed,
                                                                    j.experiment.variant),
                                                            budget.steps_for(j.experiment.dataset))) is not None}
-    order = training_order([j for j in jobs_list if j not in records], datasets or [j.experiment.dataset for j in jobs_list])
+    order = training_order([j for j in jobs_list if j not in records],
+                           datasets or [j.experiment.dataset for j in jobs_list])
     sched = _Schedule(order, budget, stop_at, measured_costs(records))
     total = len(jobs_list)
     args = lambda j: (j, budget, out, device, data_root, progress, cuda_graph, command, layout)  # noqa: E731
@@ -498,7 +495,7 @@ def command_line(budget: Budget, losses: Sequence[str], seeds: Sequence[int], da
     return shlex.join(words)
 
 
-def _cpu_name() -> str:
+def cpu_name() -> str:
     """The processor's model name (Linux), else what ``platform`` knows."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -516,7 +513,7 @@ def _meta(budget: Budget, datasets: Sequence[str], protocols: Sequence[str], dev
     stated = describe()
     return {"command": command, "budget": budget.as_dict(),
             "protocols": {p: stated[p] for p in protocols} | {k: v for k, v in stated.items() if k not in PROTOCOLS},
-            "device": str(device), "gpu": gpu, "cpu": _cpu_name(), "cpu_cores": os.cpu_count(),
+            "device": str(device), "gpu": gpu, "cpu": cpu_name(), "cpu_cores": os.cpu_count(),
             "cpu_threads": torch.get_num_threads(), "jobs": jobs,
             "torch": torch.__version__, "python": platform.python_version(),
             "data": data,
@@ -528,10 +525,10 @@ def _meta(budget: Budget, datasets: Sequence[str], protocols: Sequence[str], dev
 
 
 def _previous_invocations(out: Path) -> list[dict]:
-    """The invocations recorded in ``out``'s results.json (older files call them "sessions")."""
+    """The invocations recorded in ``out``'s results.json."""
     try:
         meta = json.loads((out / RESULTS).read_text())["meta"]
-        return list(meta.get("invocations", meta.get("sessions", [])))
+        return list(meta.get("invocations", []))
     except (OSError, json.JSONDecodeError, KeyError, TypeError):
         return []
 
@@ -561,8 +558,8 @@ def run_comparison(losses: Sequence[str], seeds: Sequence[int], datasets: Sequen
                    progress: bool | None = None, jobs: int = 1,
                    protocols: Sequence[str] = PROTOCOLS, sweep: bool = True, cuda_graph: bool = False,
                    norms: bool = True, stop_at: float | None = None) -> dict:
-    """Run (or go on with) the whole grid, write results.json and the figures from every finished run;
-    return the results.
+    """Run (or go on with) the whole grid and write results.json from every finished run; return the results
+    (``ganlib.report.write_figures`` draws the figures from them).
 
     The grid (``plan``): ``protocols`` × ``datasets`` × ``losses`` × ``seeds``, plus on MNIST under
     ``controlled`` the critic normalisations (``norms``) and the two other learning rates (``sweep``).
@@ -584,8 +581,10 @@ def run_comparison(losses: Sequence[str], seeds: Sequence[int], datasets: Sequen
     grid = plan(losses, seeds, datasets, budget, protocols, sweep, norms)
     exps = list(dict.fromkeys(j.experiment for j in grid))
     fcd = f"FCD on {FCD_SAMPLES:,} images, " if any(d in IMAGE_DATASETS for d in datasets) else ""
-    print(f"ganlib compare: budget {budget.name}, {len(grid)} runs ({', '.join(e.variant + ' ' + e.dataset for e in exps)}), "
-          f"losses {', '.join(losses)}, seeds {seeds}, {fcd}device {dev}, {jobs} process{'es' * (jobs > 1)}", flush=True)
+    print(f"ganlib compare: budget {budget.name}, {len(grid)} runs "
+          f"({', '.join(e.variant + ' ' + e.dataset for e in exps)}), "
+          f"losses {', '.join(losses)}, seeds {seeds}, {fcd}device {dev}, {jobs} process{'es' * (jobs > 1)}",
+          flush=True)
     start = time.perf_counter()
     records = _run_all(grid, budget, out, str(dev.type), data_root, progress, jobs, cuda_graph, command,
                        datasets, stop_at)
@@ -603,10 +602,10 @@ def run_comparison(losses: Sequence[str], seeds: Sequence[int], datasets: Sequen
     meta["invocations"] = _previous_invocations(out) + [
         {k: meta[k] for k in ("created", "total_wall_s", "device", "gpu", "jobs", "runs_finished")}]
     save_json(results, out / RESULTS)
-    write_figures(results, out)
     left = len(grid) - len(records)
-    print(f"ganlib compare: wrote {out / RESULTS} and figures in {time.perf_counter() - start:.0f} s; "
-          f"{len(records)} of {len(grid)} runs finished" + (f", {left} left (run the same command again)" if left else ""),
+    print(f"ganlib compare: wrote {out / RESULTS} in {time.perf_counter() - start:.0f} s; "
+          f"{len(records)} of {len(grid)} runs finished"
+          + (f", {left} left (run the same command again)" if left else ""),
           flush=True)
     return results
 
@@ -682,12 +681,14 @@ def grid_status(losses: Sequence[str], seeds: Sequence[int], datasets: Sequence[
     (``_cost``, from the finished runs' own seconds per step where there are any)."""
     grid = plan(losses, check_seeds(seeds), datasets, budget, protocols, sweep, norms)
     grid = list(dict.fromkeys(shared_runs(grid, budget).values()))
-    done = {j: r for j in grid if (r := _read_done(run_dir(out, j.experiment.dataset, j.loss, j.seed, j.experiment.variant),
+    done = {j: r for j in grid if (r := _read_done(run_dir(out, j.experiment.dataset, j.loss, j.seed,
+                                                           j.experiment.variant),
                                                    budget.steps_for(j.experiment.dataset))) is not None}
     measured = measured_costs(done)
     rows = {}
     for j in grid:
-        row = rows.setdefault(f"{j.experiment.variant} {j.experiment.dataset}", {"finished": 0, "left": 0, "hours_left": 0.0})
+        row = rows.setdefault(f"{j.experiment.variant} {j.experiment.dataset}",
+                              {"finished": 0, "left": 0, "hours_left": 0.0})
         if j in done:
             row["finished"] += 1
         else:
@@ -737,100 +738,3 @@ def load_results(out: str | Path) -> dict:
     if res["schema"] != SCHEMA:
         raise GanlibError(f"{path} has results schema {res['schema']}; this ganlib reads schema {SCHEMA}")
     return res
-
-
-# ------------------------------------------------------------------------------------ command line
-
-def add_parser(sub) -> None:
-
-    p = sub.add_parser("compare", help="train every loss × seed under both protocols; write results.json and figures",
-                       description="Compare the losses under the paper and the controlled protocol (and a "
-                                   "learning-rate sweep on MNIST); resumable, finished runs are never redone.")
-    p.add_argument("--losses", default="all", help=f"comma list or 'all' ({', '.join(LOSS_NAMES)})")
-    p.add_argument("--seeds", default=None, help="comma list of seeds, 0 to 2^63-1 (default: the budget's)")
-    p.add_argument("--dataset", default="mnist,ring",
-                   help=f"comma list of datasets ({', '.join(DATASETS)}; default mnist,ring)")
-    p.add_argument("--protocols", default="all", help=f"comma list or 'all' ({', '.join(PROTOCOLS)})")
-    p.add_argument("--no-sweep", action="store_true", help="leave out the learning-rate sweep on MNIST")
-    p.add_argument("--no-norms", action="store_true", help="leave out the critic normalisations on MNIST")
-    p.add_argument("--stop-at", default=None, metavar="TIME",
-                   help="start no run that cannot end before TIME (HH:MM, the next such local time, or "
-                        "YYYY-MM-DDTHH:MM); a run still going then saves and stops; the same command resumes")
-    p.add_argument("--pilot", type=positive_int, default=None, metavar="STEPS",
-                   help="train nothing to keep: time every kind of run of the grid for STEPS steps at --jobs "
-                        "runs at once, print the grid's estimated hours and write them to --out's pilot.json")
-    p.add_argument("--status", action="store_true",
-                   help="train nothing: print the runs finished and left in --out and the hours left")
-    p.add_argument("--budget", default=None, help="smoke, book or full (default: GANLIB_BUDGET, else book)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder (resumes what is there)")
-    p.add_argument("--jobs", type=positive_int, default=1, help="runs trained at once, in separate processes (default 1)")
-    p.add_argument("--cuda-graph", action="store_true",
-                   help="train each step as one CUDA graph (CUDA only; see benchmarks/gpu_check.sh)")
-    p.add_argument("--progress", action="store_true", help="progress bars even when not on a terminal")
-    p.set_defaults(func=_cmd_compare)
-
-
-def _parse_seeds(text: str) -> list[int]:
-    try:
-        return [int(s) for s in text.split(",")]
-    except ValueError:
-        raise GanlibError(f"--seeds must be a comma list of integers from 0 to 2^63 - 1, got {text!r}") from None
-
-
-def _cmd_compare(args) -> None:
-
-    budget = get_budget(args.budget)
-    losses = choice_list(args.losses, LOSS_NAMES, "loss")
-    datasets = choice_list(args.dataset, DATASETS, "dataset")
-    protocols = choice_list(args.protocols, PROTOCOLS, "protocol")
-    seeds = _parse_seeds(args.seeds) if args.seeds else list(budget.seeds)
-    grid = dict(protocols=protocols, sweep=not args.no_sweep, norms=not args.no_norms)
-    if args.status:
-        _print_status(grid_status(losses, seeds, datasets, budget, args.out, jobs=args.jobs, **grid))
-        return
-    if args.pilot:
-        command = command_line(budget, losses, seeds, datasets, protocols, not args.no_sweep, args.device, args.jobs,
-                               Path(args.out), norms=not args.no_norms) + f" --pilot {args.pilot}"
-        _cmd_pilot(args, plan(losses, check_seeds(seeds), datasets, budget, **grid), budget, command)
-        return
-    stop_at = parse_stop_time(args.stop_at) if args.stop_at else None
-    run_comparison(losses, seeds, datasets, budget, args.out, args.device, progress=args.progress or None,
-                   jobs=args.jobs, cuda_graph=args.cuda_graph, stop_at=stop_at, **grid)
-
-
-def _cmd_pilot(args, grid: list[Job], budget: Budget, command: str) -> None:
-    result = pilot(grid, budget, args.jobs, args.pilot)
-    result = {"command": command, "cpu": _cpu_name(), "cpu_cores": os.cpu_count(), "torch": torch.__version__,
-              "created": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), **result}
-    for kind, m in result["ms_per_step"].items():
-        print(f"{kind:40s} {m['ms_per_step']:8.1f} ms per step")
-    print(f"ganlib compare: pilot of {result['runs']} runs: about {result['estimated_hours']:.1f} hours at "
-          f"{args.jobs} run{'s' * (args.jobs > 1)} at once ({result['one_process_hours']:.1f} one-process hours)")
-    Path(args.out).mkdir(parents=True, exist_ok=True)
-    save_json(result, Path(args.out) / "pilot.json")
-
-
-def parse_stop_time(text: str, now: _dt.datetime | None = None) -> float:
-    """``HH:MM`` (the next such local time) or ``YYYY-MM-DDTHH:MM`` (local) as ``time.time()`` seconds."""
-    now = now or _dt.datetime.now()
-    try:
-        if re.fullmatch(r"\d{1,2}:\d{2}", text):
-            hour, minute = map(int, text.split(":"))
-            when = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
-            when += _dt.timedelta(days=1) if when <= now else _dt.timedelta()
-        else:
-            when = _dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise GanlibError(f"--stop-at must be HH:MM or YYYY-MM-DDTHH:MM, got {text!r}") from None
-    if when <= now:
-        raise GanlibError(f"--stop-at {text} is already past; give a later time")
-    return when.timestamp()
-
-
-def _print_status(st: dict) -> None:
-    for name, row in st["experiments"].items():
-        print(f"{name:32s} {row['finished']:4d} finished {row['left']:4d} left  {row['hours_left']:6.2f} h")
-    print(f"ganlib compare: {st['finished']} runs finished, {st['left']} left, about {st['hours_left']:.2f} hours "
-          f"left at {st['jobs']} run{'s' * (st['jobs'] > 1)} at once (seconds per step measured on "
-          f"{st['measured_kinds']} kinds of finished run, the rest from ganlib.budget's table)")

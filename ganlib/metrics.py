@@ -29,8 +29,18 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
-from .classifier import (N_CLASSES, check_images, classify, file_sha256, images_sha256_16, load_classifier, load_record,
-                         record_path, reference_path, reference_set)
+from .classifier import (
+    N_CLASSES,
+    check_images,
+    classify,
+    file_sha256,
+    images_sha256_16,
+    load_classifier,
+    load_record,
+    record_path,
+    reference_path,
+    reference_set,
+)
 from .data import IMAGE_DATASETS, TOY_DATASETS, ToyMixture, to_float
 from .errors import GanlibError, check_choice
 from .io import save_json, save_torch
@@ -189,8 +199,9 @@ def write_reference(dataset: str, root: str | Path | None = None, verbose: bool 
     path = reference_path(dataset)
     save_torch({"mu": stats.mu, "sigma": stats.sigma, "n": stats.n}, path)
     accuracy = (logits.argmax(1) == ref.labels).double().mean().item()
-    entry = {"name": ref.name, "images": ref.description, "n": stats.n, "images_sha256_16": images_sha256_16(ref.images),
-             "classifier_accuracy": round(accuracy, 5), "stats_file": path.name, "stats_sha256": file_sha256(path)}
+    entry = {"name": ref.name, "images": ref.description, "n": stats.n,
+             "images_sha256_16": images_sha256_16(ref.images), "classifier_accuracy": round(accuracy, 5),
+             "stats_file": path.name, "stats_sha256": file_sha256(path)}
     save_json({**load_record(dataset), "reference": entry}, record_path(dataset))
     _REFERENCE_STATS.pop(dataset, None)
     if verbose:
@@ -244,7 +255,8 @@ def mode_coverage(images: Tensor, dataset: str = "mnist", device: str | torch.de
     so no table or chapter reports it; ``tests/test_metrics.py`` shows that failure.
     """
     logits = _classify(images, dataset, device)[1]
-    return {**_coverage_from_logits(logits), "confidence": torch.softmax(logits.double(), 1).max(1).values.mean().item()}
+    confidence = torch.softmax(logits.double(), 1).max(1).values.mean().item()
+    return {**_coverage_from_logits(logits), "confidence": confidence}
 
 
 def image_metrics(images: Tensor, dataset: str = "mnist", device: str | torch.device | None = None,
@@ -297,7 +309,7 @@ def toy_metrics(points: Tensor, mixture: ToyMixture, min_count: int | None = Non
 
 # ---------------------------------------------------------------------------------------- a whole run
 
-def evaluate_run(result: "TrainResult", n: int | None = None, seed: int = 0,
+def evaluate_run(result: TrainResult, n: int | None = None, seed: int = 0,
                  device: str | torch.device | None = None, subset: int | None = None) -> dict:
     """Every metric that applies to ``result``, on ``result.sample(n, seed)``.
 

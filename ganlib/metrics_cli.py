@@ -8,14 +8,14 @@ import sys
 import time
 from pathlib import Path
 
-from .argtypes import nonnegative_int, positive_int
+from .argtypes import checked, nonnegative_int, positive_int
 from .data import IMAGE_DATASETS
 from .errors import GanlibError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Add ``evaluate`` and ``train-classifier`` to the ``python -m ganlib`` subcommands."""
-    from .train import DEVICES
+    from .train import check_device
 
     p = sub.add_parser("evaluate", help="compute the sample-quality metrics of a trained run, write DIR/metrics.json",
                        description="Load DIR/checkpoint.pt, generate samples and compute every metric that "
@@ -26,8 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="generated samples (default 10000 images, the N of every FCD ganlib reports, "
                         "or 2500 toy points)")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the sampling noise (default 0)")
-    p.add_argument("--device", default="cpu", choices=DEVICES, metavar="NAME",
-                   help="auto, cpu, cuda or mps for the generator and classifier (default cpu)")
+    p.add_argument("--device", default="cpu", type=checked(check_device), metavar="NAME",
+                   help="auto, cpu, cuda, cuda:N or mps for the generator and classifier (default cpu)")
     p.set_defaults(func=_cmd_evaluate)
 
     q = sub.add_parser("train-classifier", help="train the metrics' classifier; write ganlib/weights/<dataset>.pt",
@@ -38,7 +38,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--dataset", required=True, choices=IMAGE_DATASETS, metavar="NAME",
                    help=f"{' or '.join(IMAGE_DATASETS)} (offline root from GANLIB_DATA)")
     q.add_argument("--epochs", type=positive_int, default=None, help="epochs (default 5)")
-    q.add_argument("--seed", type=nonnegative_int, default=0, help="seed of initialisation, shuffling, augmentation (default 0)")
+    q.add_argument("--seed", type=nonnegative_int, default=0,
+                   help="seed of initialisation, shuffling, augmentation (default 0)")
     q.add_argument("--augment", action=argparse.BooleanOptionalAction, default=False,
                    help="small random rotations/scalings/shifts (default: off)")
     q.add_argument("--out", default=None, metavar="FILE",
@@ -55,9 +56,9 @@ def _show(value: object) -> str:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
-    from .train import load_run
     from .io import save_json
     from .metrics import FCD_SAMPLES, TOY_REFERENCE_SAMPLES, evaluate_run
+    from .train import load_run
 
     run_dir = Path(args.run_dir)
     if not run_dir.is_dir():

@@ -1,32 +1,10 @@
 """The two protocols of the loss comparison, and the learning-rate sweep.
 
-``paper``: every loss trains with the recipe of its own paper (``ganlib.get_loss(name).recipe``):
-    minimax, non-saturating, LSGAN and hinge with Adam (lr 2·10⁻⁴, β = (0.5, 0.999)), one critic step
-    per generator step and a batch-norm discriminator; WGAN with RMSprop (lr 5·10⁻⁵), five critic steps,
-    weight clipping to ±0.01 and a batch-norm critic; WGAN-GP with Adam (lr 10⁻⁴, β = (0, 0.9)), five
-    critic steps, the penalty λ = 10 and a layer-norm critic (its paper rules out batch norm in the
-    critic). The networks are the same DCGAN pair (the ring: the same small MLPs, with every rate
-    ``TOY_LR_SCALE`` = 5 times the recipe's); the recipes differ.
-
-``controlled``: the loss is the only difference. Every loss trains the same generator and the same
-    critic with layer normalisation (``d_norm="layer"``: GroupNorm with one group in the image critic,
-    LayerNorm in the toy critic; it treats each sample on its own, which WGAN-GP's penalty allows, unlike
-    batch norm), one optimiser for both networks, Adam with lr 2·10⁻⁴ and
-    β = (0.5, 0.999), and one critic update per generator step (``n_critic=1``) for every loss.
-    What belongs to a loss stays with it: WGAN clips every critic weight to ±0.01 after each critic
-    update, WGAN-GP adds λ·GP with λ = 10. On the 2-D toys the learning rate is
-    ``TOY_LR_SCALE`` × 2·10⁻⁴ = 10⁻³, as for the paper recipes.
-
-Sweep: under ``controlled`` on MNIST, every loss also trains at ``SWEEP_LRS`` = 6.3·10⁻⁵, 2·10⁻⁴ and
-    6.3·10⁻⁴ (a factor 10 from the smallest to the largest, the middle one the protocol's own rate,
-    whose runs are the controlled grid itself), everything else as in ``controlled``; the two extra
-    rates run with the first ``budget.sweep_seeds`` seeds.
-
-Normalisation: under ``controlled`` on MNIST, every loss also trains with the critic's layer norm replaced
-    by ``NORM_FACTOR``: batch norm (``d_norm="batch"``) and spectral normalisation of every critic weight
-    (``d_norm="spectral"``, Miyato et al. 2018), everything else as in ``controlled``, with the first
-    ``budget.norm_seeds`` seeds. WGAN-GP is not run with batch norm: its penalty treats each sample's
-    gradient on its own, which batch norm couples across the batch (Gulrajani et al. 2017, §4).
+The protocols in words are the constants ``PAPER_DESCRIPTION`` (every loss with its own paper's recipe),
+``CONTROLLED_DESCRIPTION`` (the loss is the only difference), ``SWEEP_DESCRIPTION`` (the learning-rate sweep
+on MNIST) and ``NORMALISATION_DESCRIPTION`` (the critic-normalisation factor on MNIST); ``describe()``
+returns them for results.json. They are written out below, not read from this docstring, which
+``python -OO`` removes.
 
 Equal compute: a generator step costs n_critic critic updates plus one generator update, so at equal
 generator steps the paper protocol gives WGAN and WGAN-GP five times the critic updates of the others;
@@ -39,6 +17,33 @@ from dataclasses import dataclass
 
 from .errors import GanlibError, check_choice
 from .train import TOY_LR_SCALE
+
+# the protocols in words (describe(), results.json; the chapters quote them from there)
+PAPER_DESCRIPTION = ("paper: every loss trains with the recipe of its own paper (ganlib.get_loss(name).recipe): "
+                     "minimax, non-saturating, LSGAN and hinge with Adam (lr 2·10⁻⁴, β = (0.5, 0.999)), one critic "
+                     "step per generator step and a batch-norm discriminator; WGAN with RMSprop (lr 5·10⁻⁵), five "
+                     "critic steps, weight clipping to ±0.01 and a batch-norm critic; WGAN-GP with Adam (lr 10⁻⁴, "
+                     "β = (0, 0.9)), five critic steps, the penalty λ = 10 and a layer-norm critic (its paper rules "
+                     "out batch norm in the critic). The networks are the same DCGAN pair (the ring: the same small "
+                     "MLPs, with every rate TOY_LR_SCALE = 5 times the recipe's); the recipes differ.")
+CONTROLLED_DESCRIPTION = ("controlled: the loss is the only difference. Every loss trains the same generator and "
+                          "the same critic with layer normalisation (d_norm=\"layer\": GroupNorm with one group in "
+                          "the image critic, LayerNorm in the toy critic; it treats each sample on its own, which "
+                          "WGAN-GP's penalty allows, unlike batch norm), one optimiser for both networks, Adam with "
+                          "lr 2·10⁻⁴ and β = (0.5, 0.999), and one critic update per generator step (n_critic=1) "
+                          "for every loss. What belongs to a loss stays with it: WGAN clips every critic weight to "
+                          "±0.01 after each critic update, WGAN-GP adds λ·GP with λ = 10. On the 2-D toys the "
+                          "learning rate is TOY_LR_SCALE × 2·10⁻⁴ = 10⁻³, as for the paper recipes.")
+SWEEP_DESCRIPTION = ("Sweep: under controlled on MNIST, every loss also trains at SWEEP_LRS = 6.3·10⁻⁵, 2·10⁻⁴ and "
+                     "6.3·10⁻⁴ (a factor 10 from the smallest to the largest, the middle one the protocol's own "
+                     "rate, whose runs are the controlled grid itself), everything else as in controlled; the two "
+                     "extra rates run with the first budget.sweep_seeds seeds.")
+NORMALISATION_DESCRIPTION = ("Normalisation: under controlled on MNIST, every loss also trains with the critic's "
+                             "layer norm replaced by NORM_FACTOR: batch norm (d_norm=\"batch\") and spectral "
+                             "normalisation of every critic weight (d_norm=\"spectral\", Miyato et al. 2018), "
+                             "everything else as in controlled, with the first budget.norm_seeds seeds. WGAN-GP is "
+                             "not run with batch norm: its penalty treats each sample's gradient on its own, which "
+                             "batch norm couples across the batch (Gulrajani et al. 2017, §4).")
 
 PROTOCOLS: tuple[str, ...] = ("paper", "controlled")
 # the controlled protocol's settings, the same for all six losses (clip and gp_lambda stay with theirs)
@@ -115,8 +120,7 @@ def experiments(datasets: list[str] | tuple[str, ...], protocols: list[str] | tu
 
 def describe() -> dict:
     """The protocols in words, for results.json (the chapter quotes them from there)."""
-    paper, controlled, sweep = (" ".join(part.replace("``", "").split()) for part in __doc__.split("\n\n")[1:4])
-    norms = " ".join(__doc__.split("\n\n")[4].replace("``", "").split())
-    return {"paper": paper, "controlled": controlled, "sweep": sweep, "normalisation": norms,
+    return {"paper": PAPER_DESCRIPTION, "controlled": CONTROLLED_DESCRIPTION, "sweep": SWEEP_DESCRIPTION,
+            "normalisation": NORMALISATION_DESCRIPTION,
             "norm_factor": list(NORM_FACTOR), "controlled_settings": {**CONTROLLED, "betas": list(CONTROLLED["betas"])},
             "sweep_lrs": list(SWEEP_LRS)}

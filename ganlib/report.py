@@ -191,7 +191,8 @@ def pairwise_table(results: dict, dataset: str, protocol: str = "paper", metric:
     for p in pairs:
         ci = "–" if p["ci95"] is None else f"[{fmt.format(p['ci95'][0])}, {fmt.format(p['ci95'][1])}]"
         adj = ("" if not holm else " – |" if p.get("p_holm") is None else f" {p['p_holm']:.3f} |")
-        lines.append(f"| {p['a']} | {p['b']} | {fmt.format(p['diff'])} | {ci} |{adj} {'yes' if p['resolved'] else 'no'} |")
+        lines.append(f"| {p['a']} | {p['b']} | {fmt.format(p['diff'])} | {ci} |{adj} "
+                     f"{'yes' if p['resolved'] else 'no'} |")
     rule = results["meta"].get("statistics", {}).get("rule")
     return "\n".join(lines) + (f"\n\n*Rule: {rule}.*" if rule else "")
 
@@ -203,8 +204,14 @@ SETTINGS: tuple[str, ...] = ("optimizer", "lr", "betas", "n_critic", "d_norm")
 def settings_changed(before: dict, after: dict) -> str:
     """The training settings that differ between two run records, as "name old → new" (comma-separated;
     "none" when they match). Adam's β are named only where both runs use Adam (RMSprop has none)."""
-    keys = [k for k in SETTINGS if not (k == "betas" and "rmsprop" in (before.get("optimizer"), after.get("optimizer")))]
-    show = lambda v: f"{v:g}" if isinstance(v, float) else (f"({', '.join(f'{x:g}' for x in v)})" if isinstance(v, list) else str(v))
+    optimizers = (before.get("optimizer"), after.get("optimizer"))
+    keys = [k for k in SETTINGS if not (k == "betas" and "rmsprop" in optimizers)]
+
+    def show(v: object) -> str:
+        if isinstance(v, float):
+            return f"{v:g}"
+        return f"({', '.join(f'{x:g}' for x in v)})" if isinstance(v, list) else str(v)
+
     changed = [f"{k} {show(before.get(k))} → {show(after.get(k))}" for k in keys if before.get(k) != after.get(k)]
     return ", ".join(changed) or "none"
 
@@ -226,14 +233,16 @@ def protocol_table(results: dict, dataset: str, metric: str) -> str:
             lines.append(f"| {loss} | {_cell_n(metric, cp)} | {_cell_n(metric, cc)} | – | – | – | – |")
             continue
         runs_p, runs_c = _finished(paper, loss), _finished(controlled, loss)
-        d = bootstrap.difference(*([r[metric] for r in runs if r.get(metric) is not None] for runs in (runs_c, runs_p)))
+        d = bootstrap.difference(*([r[metric] for r in runs if r.get(metric) is not None]
+                                   for runs in (runs_c, runs_p)))
         lo, hi = d["ci95"]
         lines.append(f"| {loss} | {_cell_n(metric, cp)} | {_cell_n(metric, cc)} | {fmt.format(d['diff'])} | "
                      f"[{fmt.format(lo)}, {fmt.format(hi)}] | {'yes' if d['resolved'] else 'no'} | "
                      f"{settings_changed(runs_p[0], runs_c[0])} |")
-    return "\n".join(lines) + (f"\n\n*(n): finished seeds. Resolved: both protocols have at least {bootstrap.MIN_SEEDS} "
-                               f"finished seeds and the {bootstrap.LEVEL:.0%} percentile-bootstrap interval "
-                               f"({bootstrap.RESAMPLES:,} resamples of the seeds) of the difference excludes 0.*")
+    return "\n".join(lines) + (f"\n\n*(n): finished seeds. Resolved: both protocols have at least "
+                               f"{bootstrap.MIN_SEEDS} finished seeds and the {bootstrap.LEVEL:.0%} "
+                               f"percentile-bootstrap interval ({bootstrap.RESAMPLES:,} resamples of the seeds) "
+                               f"of the difference excludes 0.*")
 
 
 def _interp_at(run: dict, x: str, at: float, metric: str) -> float | None:
@@ -464,7 +473,8 @@ def figure_names(dataset: str, variant: str) -> dict[str, str]:
     if dataset not in IMAGE_DATASETS:
         return {"toy": f"{prefix}toy_{dataset}.png"}
     return {"samples": f"{prefix}samples_{dataset}.png", "fcd_vs_step": f"{prefix}fcd_vs_step_{dataset}.png",
-            "fcd_vs_time": f"{prefix}fcd_vs_time_{dataset}.png", "critic_vs_fcd": f"{prefix}critic_vs_fcd_{dataset}.png"}
+            "fcd_vs_time": f"{prefix}fcd_vs_time_{dataset}.png",
+            "critic_vs_fcd": f"{prefix}critic_vs_fcd_{dataset}.png"}
 
 
 def write_figures(results: dict, out: str | Path) -> None:

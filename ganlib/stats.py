@@ -22,8 +22,8 @@ diverges.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from itertools import combinations
-from typing import Sequence
 
 import numpy as np
 from scipy import stats as _st

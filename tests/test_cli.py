@@ -43,6 +43,8 @@ def test_unknown_loss_is_one_line_naming_all_six(tmp_path):
     (["train", "--loss", "hinge", "--dataset", "cifar", "--out", "x"], ["cifar", *ganlib.DATASETS]),
     (["train", "--loss", "hinge", "--device", "tpu", "--out", "x"], ["tpu", "auto", "cpu", "cuda", "mps"]),
     (["train", "--loss", "hinge", "--device", "cuda:x", "--out", "x"], ["--device", "'cuda:x'", "cuda:N"]),
+    (["evaluate", "x", "--device", "cuda:x"], ["--device", "'cuda:x'", "cuda:N"]),
+    (["evaluate", "nope", "--device", "cuda:1"], ["no run folder nope"]),  # cuda:N is accepted
     (["train", "--loss", "hinge"], ["--out"]),
     (["fly"], ["invalid choice", "train", "compare"]),
     (["compare", "--losses", "hinge,nope", "--out", "x"], ["'nope'", *ganlib.LOSS_NAMES]),

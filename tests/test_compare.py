@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from ganlib import GanlibError, TrainingDiverged, bootstrap, cli, compare, stats
+from ganlib import GanlibError, TrainingDiverged, bootstrap, cli, compare, compare_cli, stats
 from ganlib.budget import Budget
-from ganlib.compare import check_seeds, eval_steps, load_results, run_comparison, run_dir, sample_png, summarise
 from ganlib.classifier import load_record
+from ganlib.compare import check_seeds, eval_steps, load_results, run_comparison, run_dir, sample_png, summarise
 from ganlib.layout import DONE, POINTS
-from ganlib.report import block, notes, ranking, summary_table, toy_panels
+from ganlib.report import block, notes, ranking, summary_table, toy_panels, write_figures
 
 TINY = Budget("tiny", image_steps=4, toy_steps=30, batch_size=32, toy_batch_size=64, seeds=(0, 1), eval_points=2,
               sweep_seeds=1)
@@ -99,6 +99,7 @@ def test_cli_out_naming_a_file_is_a_one_line_error(tmp_path, capsys):
 def ring_results(tmp_path_factory):
     out = tmp_path_factory.mktemp("cmp")
     res = run_comparison(["nonsaturating", "wgan"], [0, 1], ["ring"], TINY, out, device="cpu")
+    write_figures(res, out)  # what `python -m ganlib compare` does after the runs
     return out, res
 
 
@@ -108,19 +109,22 @@ def test_ring_grid_holds_both_protocols_with_their_settings(ring_results):
     assert saved["schema"] == compare.SCHEMA and saved["meta"]["budget"]["name"] == "tiny"
     exps = saved["datasets"]["ring"]["experiments"]
     assert set(exps) == {"paper", "controlled"}  # no sweep without MNIST
-    for variant, b in exps.items():
-        assert {(r["loss"], r["seed"]) for r in b["runs"]} == {(l, s) for l in ("nonsaturating", "wgan") for s in (0, 1)}
+    for b in exps.values():
+        assert {(r["loss"], r["seed"]) for r in b["runs"]} == {
+            (loss, s) for loss in ("nonsaturating", "wgan") for s in (0, 1)}
         for r in b["runs"]:
             assert [e["step"] for e in r["evals"]] == [15, 30]
             assert [e["critic_updates"] for e in r["evals"]] == [15 * r["n_critic"], 30 * r["n_critic"]]
             assert 0 < r["evals"][0]["train_s"] <= r["evals"][1]["train_s"]
-            assert 0 < r["evals"][0]["train_cpu_s"] <= r["evals"][1]["train_cpu_s"] == pytest.approx(r["cpu_time_s"], abs=1e-3)
+            first, last = r["evals"][0]["train_cpu_s"], r["evals"][1]["train_cpu_s"]
+            assert 0 < first <= last == pytest.approx(r["cpu_time_s"], abs=1e-3)
             assert r["process_layout"].startswith("1 process x ") and r["command"] == saved["meta"]["command"]
             assert 0 <= r["modes_covered"] <= 8 and 0.0 <= r["high_quality"] <= 1.0
     paper_wgan = next(r for r in exps["paper"]["runs"] if r["loss"] == "wgan")
     assert (paper_wgan["optimizer"], paper_wgan["n_critic"], paper_wgan["clip"]) == ("rmsprop", 5, 0.01)
     for r in exps["controlled"]["runs"]:  # the loss is the only difference; clipping stays with WGAN
-        assert (r["optimizer"], r["lr"], r["betas"], r["n_critic"], r["d_norm"]) == ("adam", 1e-3, [0.5, 0.999], 1, "layer")
+        settings = (r["optimizer"], r["lr"], r["betas"], r["n_critic"], r["d_norm"])
+        assert settings == ("adam", 1e-3, [0.5, 0.999], 1, "layer")
         assert r["clip"] == (0.01 if r["loss"] == "wgan" else None)
     summary = exps["paper"]["summary"]
     hinge = [r["modes_covered"] for r in exps["paper"]["runs"] if r["loss"] == "wgan"]
@@ -169,8 +173,8 @@ def test_a_run_without_its_marker_is_completed_not_retrained(ring_results, tmp_p
 
 
 def test_toy_figures_are_drawn_from_the_runs_points_without_checkpoints(ring_results, tmp_path):
-    """benchmarks/gpu_compare.sh brings finished runs back without their checkpoints; the session that
-    finishes the grid still draws every toy panel, from each run's points file."""
+    """Finished runs brought back without their checkpoints (copied from another machine, say): the
+    invocation that finishes the grid still draws every toy panel, from each run's points file."""
     out, res = ring_results
     packed = tmp_path / "packed"
     shutil.copytree(out, packed, ignore=shutil.ignore_patterns("*.pt"))
@@ -207,6 +211,7 @@ def test_diverged_losses_and_missing_seed_zero_are_noted_not_fatal(tmp_path, mon
 
     monkeypatch.setattr(compare, "train", train_or_diverge)
     res = run_comparison(["lsgan", "hinge"], [1, 2], ["ring"], TINY, tmp_path, device="cpu", protocols=["paper"])
+    write_figures(res, tmp_path)
     b = block(res, "ring")
     hinge = [r for r in b["runs"] if r["loss"] == "hinge"]
     assert all("diverged" in r and str(tmp_path) not in r["diverged"] for r in hinge)
@@ -214,7 +219,8 @@ def test_diverged_losses_and_missing_seed_zero_are_noted_not_fatal(tmp_path, mon
     assert b["summary"]["hinge"] == {"seeds": [], "diverged": 2}
     assert b["summary"]["lsgan"]["modes_covered"]["n"] == 1
     table = summary_table(res, "ring")
-    assert "| hinge | 0 (2 diverged) | – |" in table and "every run diverged" in table and "1 of 2 runs diverged" in table
+    assert "| hinge | 0 (2 diverged) | – |" in table and "every run diverged" in table
+    assert "1 of 2 runs diverged" in table
     assert any("hinge: every run diverged" in n for n in notes(res))
     assert (tmp_path / "toy_ring.png").exists()  # drawn with seed 1: there is no seed 0
     # a diverged run is finished: the next invocation reads it back and trains nothing
@@ -230,6 +236,7 @@ def mnist_results(tmp_path_factory, offline_data):
         mp.setenv("GANLIB_DATA", offline_data)
         res = run_comparison(["hinge", "lsgan"], [0], ["mnist"], TINY, out, device="cpu", data_root=offline_data,
                              protocols=["paper"], sweep=False)
+        write_figures(res, out)
     return out, res
 
 
@@ -289,7 +296,8 @@ def test_book_grid_has_every_experiment_with_its_seeds_and_shares_identical_runs
     shared = shared_runs(grid, book)
     reused = {(j.experiment.variant, t.experiment.variant, j.loss) for j, t in shared.items() if j != t}
     # the paper recipe of the four DCGAN-recipe losses is the controlled protocol with batch norm
-    assert reused == {("controlled-norm-batch", "paper", loss) for loss in ("minimax", "nonsaturating", "lsgan", "hinge")}
+    assert reused == {("controlled-norm-batch", "paper", loss)
+                      for loss in ("minimax", "nonsaturating", "lsgan", "hinge")}
 
 
 def test_shared_runs_are_trained_once_and_appear_under_both_experiments(tmp_path, monkeypatch):
@@ -302,7 +310,8 @@ def test_shared_runs_are_trained_once_and_appear_under_both_experiments(tmp_path
                     norm_seeds=1)
     grid = compare.plan(["hinge"], [0], ["ring"], budget)
     assert [j.experiment.variant for j in grid] == ["paper", "controlled"]  # the factor runs on MNIST only
-    jobs = [compare.Job(Experiment("paper", "ring"), "hinge", 0), compare.Job(Experiment("controlled", "ring", d_norm="batch"), "hinge", 0)]
+    jobs = [compare.Job(Experiment("paper", "ring"), "hinge", 0),
+            compare.Job(Experiment("controlled", "ring", d_norm="batch"), "hinge", 0)]
     # on the ring the paper recipe's rate is scaled and the controlled one too: the two are the same run
     assert compare.shared_runs(jobs, budget)[jobs[1]] == jobs[0]
     records = compare._run_all(jobs, budget, tmp_path, "cpu", None, False, 1)
@@ -330,7 +339,8 @@ def test_a_stop_time_starts_no_run_that_cannot_finish_and_a_later_call_resumes(t
 def test_a_run_going_at_the_stop_time_saves_its_checkpoint_and_stops(tmp_path, capsys, monkeypatch):
     import time
 
-    budget = Budget("tiny", image_steps=2, toy_steps=200_000, batch_size=8, toy_batch_size=64, seeds=(0,), eval_points=1)
+    budget = Budget("tiny", image_steps=2, toy_steps=200_000, batch_size=8, toy_batch_size=64, seeds=(0,),
+                    eval_points=1)
     # an estimate far too short, as if the machine had slowed down: the run starts and is cut by the stop time
     monkeypatch.setattr(compare, "_cost", lambda job, budget, measured=None: 0.01)
     res = run_comparison(["hinge"], [0], ["ring"], budget, tmp_path, device="cpu", protocols=["paper"],
@@ -343,7 +353,7 @@ def test_a_run_going_at_the_stop_time_saves_its_checkpoint_and_stops(tmp_path, c
 @pytest.mark.parametrize("text", ["25:00", "tomorrow", "2020-01-01T00:00"])
 def test_bad_or_past_stop_times_are_one_line_errors(text):
     with pytest.raises(GanlibError, match="--stop-at") as info:
-        compare.parse_stop_time(text)
+        compare_cli.parse_stop_time(text)
     assert "\n" not in str(info.value)
 
 
@@ -351,8 +361,8 @@ def test_stop_time_hh_mm_is_the_next_such_time():
     import datetime as dt
 
     now = dt.datetime(2026, 1, 1, 12, 0)
-    assert compare.parse_stop_time("13:30", now) == dt.datetime(2026, 1, 1, 13, 30).timestamp()
-    assert compare.parse_stop_time("11:30", now) == dt.datetime(2026, 1, 2, 11, 30).timestamp()
+    assert compare_cli.parse_stop_time("13:30", now) == dt.datetime(2026, 1, 1, 13, 30).timestamp()
+    assert compare_cli.parse_stop_time("11:30", now) == dt.datetime(2026, 1, 2, 11, 30).timestamp()
 
 
 def test_a_folder_with_pre_protocol_results_is_not_mixed_into(tmp_path):

@@ -54,8 +54,7 @@ def test_comparison_survives_random_sigkills(tmp_path):
     assert killed_before_end >= TRIALS // 2, f"the kills should land before the comparison ends (exit codes {codes})"
     assert without_timing(final["datasets"]) == without_timing(reference["datasets"])
     assert len(list((out / "runs").rglob(DONE))) == 4
-    for name in (RESULTS, "toy_ring.png", "controlled_toy_ring.png"):
-        assert (out / name).stat().st_size > 0
+    assert (out / RESULTS).stat().st_size > 0
     print(f"uninterrupted {uninterrupted:.1f} s; {killed_before_end} of {TRIALS} kills before the end; "
           f"total {time.perf_counter() - t0:.1f} s")
 

@@ -6,20 +6,29 @@ from __future__ import annotations
 import json
 import math
 import time
-from pathlib import Path
 
 import pytest
 import torch
 
 from ganlib import cli, metrics
-from ganlib.classifier import (IMAGE_SHAPE, SmallCNN, accuracy, augment, classifier_split, file_sha256,
-                               images_sha256_16, load_classifier, load_record, reference_path, reference_set,
-                               weights_path)
+from ganlib.classifier import (
+    ARCHITECTURE,
+    IMAGE_SHAPE,
+    SmallCNN,
+    accuracy,
+    augment,
+    classifier_split,
+    file_sha256,
+    images_sha256_16,
+    load_classifier,
+    load_record,
+    reference_path,
+    reference_set,
+    weights_path,
+)
 from ganlib.data import REFERENCES, load_images, to_float, toy_mixture
 from ganlib.errors import GanlibError
 from ganlib.train import TrainConfig, new_run, train
-
-
 
 # ------------------------------------------------------------------ Fréchet distance, by hand
 
@@ -201,6 +210,11 @@ def test_shipped_weights_are_small_and_recorded(dataset: str) -> None:
     assert f.shape == (2, 128) and z.shape == (2, 10)
 
 
+def test_the_recorded_architecture_is_the_first_line_of_the_classifiers_docstring() -> None:
+    # ARCHITECTURE is written out because python -OO removes docstrings; the two must say the same
+    assert SmallCNN.__doc__.splitlines()[0] == ARCHITECTURE
+
+
 def test_augment_identity_and_background() -> None:
     x = to_float(torch.randint(0, 256, (8, 28, 28), dtype=torch.uint8))
     g = torch.Generator().manual_seed(0)
@@ -285,7 +299,8 @@ def test_fcd_sanity_values_against_the_reference(offline_env) -> None:
     split = classifier_split("mnist", verbose=False)
     even = to_float(split.test_x)  # the 5,000 held-out train digits: real, and never trained on
     halves = metrics.frechet_classifier_distance(even)
-    noise = metrics.frechet_classifier_distance(torch.rand(5000, 1, 28, 28, generator=torch.Generator().manual_seed(2)) * 2 - 1)
+    noise = metrics.frechet_classifier_distance(
+        torch.rand(5000, 1, 28, 28, generator=torch.Generator().manual_seed(2)) * 2 - 1)
     low = split.test_y < 5
     dropped = metrics.frechet_classifier_distance(even[low])
     ref = reference_set("mnist", verbose=False)
@@ -313,7 +328,7 @@ def test_mode_coverage_of_real_digits(mnist) -> None:
 
 def test_metrics_of_10000_images_are_fast(mnist) -> None:
     x, _ = mnist
-    metrics.reference_statistics("mnist")  # read once per session
+    metrics.reference_statistics("mnist")  # read once per process
     t0 = time.perf_counter()
     out = metrics.image_metrics(x[:10_000])
     seconds = time.perf_counter() - t0

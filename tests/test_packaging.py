@@ -73,6 +73,16 @@ def test_the_cli_help_works_without_docstrings(tmp_path):
         assert done.returncode == 0 and "usage:" in done.stdout, (command, done.stderr[-2000:])
 
 
+def test_the_protocols_and_the_classifiers_record_need_no_docstrings(tmp_path):
+    # compare writes describe() into results.json and train-classifier records ARCHITECTURE: neither may
+    # read a docstring, which python -OO removes
+    done = fresh_python("""
+        from ganlib import protocols, classifier
+        protocols.describe()
+        """, tmp_path, "-OO")
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
 def test_the_version_is_written_once():
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())

@@ -10,8 +10,8 @@ import matplotlib.pyplot as plt
 import pytest
 
 from ganlib import report
-from ganlib.compare import LEGACY_NOTE, _block, load_results
 from ganlib.budget import Budget
+from ganlib.compare import LEGACY_NOTE, _block, load_results
 from ganlib.protocols import Experiment
 
 BOOK_RESULTS = Path(__file__).resolve().parents[1] / "book" / "results"
@@ -44,7 +44,8 @@ def hand_results() -> dict:
     exps = {"paper": _block(Experiment("paper", "mnist"), paper, B),
             "controlled": _block(Experiment("controlled", "mnist"), controlled, B),
             "controlled-lr6.3e-05": _block(Experiment("controlled", "mnist", 6.3e-5), sweep_lo, B)}
-    return {"schema": 2, "meta": {"notes": [], "statistics": {"rule": "the rule"}}, "datasets": {"mnist": {"experiments": exps}}}
+    return {"schema": 2, "meta": {"notes": [], "statistics": {"rule": "the rule"}},
+            "datasets": {"mnist": {"experiments": exps}}}
 
 
 def test_summary_table_numbers_and_notes(hand_results):
@@ -52,10 +53,11 @@ def test_summary_table_numbers_and_notes(hand_results):
     lines = table.splitlines()
     assert lines[0] == "| loss | seeds | FCD ↓ | classes ↑ | KL to uniform ↓ | time (s) | images/s |"
     # nonsaturating: FCD 11, 12, 13 → mean 12.0, std 1.0; t interval 12 ± 4.302653 / √3 = [9.5, 14.5]
-    ns = next(l for l in lines if l.startswith("| nonsaturating |"))
+    ns = next(line for line in lines if line.startswith("| nonsaturating |"))
     assert ns.startswith("| nonsaturating | 3 | 12.0 ± 1.0 [9.5, 14.5] |")
     assert "| hinge | 0 (3 diverged) | – |" in table
-    assert next(l for l in lines if l.startswith("| lsgan |")).startswith("| lsgan | 1 (1 diverged) | 30.0 ± 0.0 |")
+    lsgan = next(line for line in lines if line.startswith("| lsgan |"))
+    assert lsgan.startswith("| lsgan | 1 (1 diverged) | 30.0 ± 0.0 |")
     assert "hinge: every run diverged" in table and "lsgan: 1 of 2 runs diverged" in table
     assert "different seeds" in table  # lsgan ran seeds 2, 3 only
 
@@ -65,7 +67,7 @@ def test_ranking_and_pairwise(hand_results):
     pairs = report.pairwise_table(hand_results, "mnist")
     # nonsaturating − wgan-gp = 12 − 42 = −30 with 3 seeds each: Welch se = √(2/3), ν = 4, interval
     # −30 ± 2.776445 · 0.816497 = [−32.3, −27.7], the only pair with a p-value: resolved; lsgan has one seed: never
-    line = next(l for l in pairs.splitlines() if l.startswith("| nonsaturating | wgan-gp |"))
+    line = next(line for line in pairs.splitlines() if line.startswith("| nonsaturating | wgan-gp |"))
     assert line.startswith("| nonsaturating | wgan-gp | -30.0 | [-32.3, -27.7] |") and line.endswith("| yes |")
     assert "| nonsaturating | lsgan | -18.0 | – | – | no |" in pairs and pairs.count("| no |") == 2
     assert "*Rule: the rule.*" in pairs
@@ -148,7 +150,7 @@ def test_protocol_table_differences_and_changed_settings(hand_results):
     lines = table.splitlines()
     assert lines[0].startswith("| loss | FCD ↓ paper | controlled | controlled − paper | 95 % interval | resolved |")
     # nonsaturating: paper 11, 12, 13 and controlled 21, 22, 23 → d = 22 − 12 = 10, every resample between 8 and 12
-    ns = next(l for l in lines if l.startswith("| nonsaturating |"))
+    ns = next(line for line in lines if line.startswith("| nonsaturating |"))
     assert ns.startswith("| nonsaturating | 12.0 ± 1.0 (3) | 22.0 ± 1.0 (3) | 10.0 | [")
     lo, hi = (float(v) for v in ns.split("[")[1].split("]")[0].split(", "))
     assert 8.0 <= lo < 10.0 < hi <= 12.0 and ns.endswith("| yes | none |")
@@ -164,7 +166,8 @@ def test_protocol_table_resolves_only_with_enough_seeds(hand_results):
     controlled = [r for r in exps["controlled"]["runs"] if r["seed"] < 3]
     exps["paper"] = _block(Experiment("paper", "mnist"), paper, B)
     exps["controlled"] = _block(Experiment("controlled", "mnist"), controlled, B)
-    ns = next(l for l in report.protocol_table(hand_results, "mnist", "fcd").splitlines() if l.startswith("| nonsaturating |"))
+    table = report.protocol_table(hand_results, "mnist", "fcd")
+    ns = next(line for line in table.splitlines() if line.startswith("| nonsaturating |"))
     # 11 against 21 and 22: d = 10.5 with every resample at 10 to 11, yet one paper seed is too few
     assert ns.startswith("| nonsaturating | 11.0 ± 0.0 (1) | 21.5 ± 0.7 (2) | 10.5 | [10.0, 11.0] | no |")
 
@@ -176,5 +179,6 @@ def test_settings_changed_names_each_difference():
     # RMSprop has no β, so they are not named
     assert report.settings_changed(wgan, controlled) == \
         "optimizer rmsprop → adam, lr 0.00025 → 0.001, n_critic 5 → 1, d_norm batch → layer"
-    assert report.settings_changed(wgan_gp, controlled) == "lr 0.0005 → 0.001, betas (0, 0.9) → (0.5, 0.999), n_critic 5 → 1"
+    assert report.settings_changed(wgan_gp, controlled) == \
+        "lr 0.0005 → 0.001, betas (0, 0.9) → (0.5, 0.999), n_critic 5 → 1"
     assert report.settings_changed(controlled, dict(controlled)) == "none"

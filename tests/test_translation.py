@@ -66,7 +66,8 @@ def test_the_glossary_check_wants_the_glossarys_term_and_lets_a_longer_term_hide
     entry.comments = [f"{translate.EXEMPT} critic"]
     assert translate.term_misses(entry, pairs) == []
     assert translate.term_misses(translate.Entry("Use `critic` and $batch$.", "用 `critic` 和 $batch$。"), pairs) == []
-    assert ("generator", "生成器") in translate.glossary() and ("Pearson χ² divergence", "皮尔逊卡方散度") in translate.glossary()
+    assert ("generator", "生成器") in translate.glossary()
+    assert ("Pearson χ² divergence", "皮尔逊卡方散度") in translate.glossary()
 
 
 def test_catalogues_keep_backslashes_quotes_newlines_and_flags(tmp_path):
@@ -81,10 +82,12 @@ def test_catalogues_keep_backslashes_quotes_newlines_and_flags(tmp_path):
 
 
 def test_merge_keeps_translations_offers_a_changed_block_as_fuzzy_and_drops_vanished_ones():
-    old = {"The generator maps noise to samples.": translate.Entry("The generator maps noise to samples.", "生成器把噪声映射为样本。",
+    old = {"The generator maps noise to samples.": translate.Entry("The generator maps noise to samples.",
+                                                                   "生成器把噪声映射为样本。",
                                                                    comments=["glossary-exempt: noise"]),
            "Kept paragraph.": translate.Entry("Kept paragraph.", "保留的段落。"),
-           "Something unrelated that was deleted entirely.": translate.Entry("Something unrelated that was deleted entirely.", "删除的段落。")}
+           "Something unrelated that was deleted entirely.": translate.Entry(
+               "Something unrelated that was deleted entirely.", "删除的段落。")}
     merged = translate.merge(old, {"Kept paragraph.": [1], "The generator maps noise to images.": [2],
                                    "A completely new sentence here.": [4]})
     kept, changed, new = merged

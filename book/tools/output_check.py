@@ -12,7 +12,7 @@ from collections import Counter
 
 import nbformat
 
-# An absolute path of at least two parts ("/home/ann/data", not "images/s", "1/2" or a URL's path).
+# An absolute path of at least two parts ("/srv/ann/data", not "images/s", "1/2" or a URL's path).
 ABS_PATH = re.compile(r"(?<![\w.:/~\\-])/(?:[\w.+-]+/)+[\w.+-]*")
 # Embedded images are base64, whose alphabet includes "/": they are not text a reader sees.
 DATA_URI = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=]*")

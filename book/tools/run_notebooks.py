@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT))
 from ganlib.io import atomic_path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from output_check import problems  # noqa: E402
 import translate  # noqa: E402
+from output_check import problems  # noqa: E402
 
 INSTALL_MARK = "# ganlib-install"
 # The install cell of every chapter. It runs in Colab, in Jupyter and under nbval, and does nothing where

@@ -44,7 +44,8 @@ from ganlib.io import write_bytes  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 # the files of book/zh that the Sphinx extension reads (coverage, search words) and the folder's name
-from editions import COVERAGE, SEARCH_TERMS, ZH as ZH_FOLDER  # noqa: E402
+from editions import COVERAGE, SEARCH_TERMS  # noqa: E402
+from editions import ZH as ZH_FOLDER  # noqa: E402  (editions is found through the sys.path entry above)
 
 BOOK = ROOT / "book"
 LANGUAGE = "zh_CN"
@@ -135,7 +136,7 @@ def _without_markup(block: str) -> str:
             fence, directive = match.group(1), stripped[len(match.group(1)):].startswith("{")
             continue
         lines.append(line)
-    text = "\n".join(l for l in lines if not re.fullmatch(r"\s*\([\w:-]+\)=\s*", l))
+    text = "\n".join(line for line in lines if not re.fullmatch(r"\s*\([\w:-]+\)=\s*", line))
     for pattern in (r"\$\$.*?\$\$", r"\$[^$]*\$", r"\{[\w:-]+\}`[^`]*`", r"`[^`]*`", r"!\[[^\]]*\]\([^)]*\)",
                     r"\]\([^)]*\)", r"<!--.*?-->", r"^\s*:{3,}\{[\w-]+\}", r"^\s*:{3,}\s*$", r"https?://\S+"):
         text = re.sub(pattern, " ", text, flags=re.S | re.M)
@@ -351,7 +352,8 @@ def search_terms() -> str:
     words = set()
     for cells in _glossary_rows():
         words.update(w.strip() for w in re.split(r"[，、（）/；;]|也常称|又称", cells[1]))
-    return "".join(f"{w}\n" for w in sorted(words) if re.fullmatch(r"[\u4e00-\u9fff·-]*[\u4e00-\u9fff][\u4e00-\u9fff·-]*", w))
+    chinese_word = r"[\u4e00-\u9fff·-]*[\u4e00-\u9fff][\u4e00-\u9fff·-]*"
+    return "".join(f"{w}\n" for w in sorted(words) if re.fullmatch(chinese_word, w))
 
 
 def term_misses(entry: Entry, pairs: list[tuple[str, str]]) -> list[str]:

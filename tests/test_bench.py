@@ -102,10 +102,10 @@ def test_stock_layers_copies_a_network_with_torchs_own_layers():
     assert stock.state_dict().keys() == G.state_dict().keys()
 
 
-def test_layouts_measure_every_layout_against_the_first(data_root):
+def test_layouts_measure_every_layout_against_the_first():
     from ganlib.bench import layout_throughput
 
-    out = layout_throughput(["hinge", "lsgan"], steps=2, layouts=[(1, 2), (2, 1)], rounds=1, data_root=data_root)
+    out = layout_throughput(["hinge", "lsgan"], steps=2, layouts=[(1, 2), (2, 1)], dataset="ring", rounds=1)
     assert [(lay["processes"], lay["threads"]) for lay in out["layouts"]] == [(1, 2), (2, 1)]
     assert out["layouts"][0]["ratio_to_first"] == 1.0 and all(lay["steps_per_s"] > 0 for lay in out["layouts"])
     second = out["layouts"][1]

@@ -73,16 +73,20 @@ def test_spectral_normalisation_divides_every_critic_weight_by_its_largest_singu
     layers = [m for m in D.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     assert len(layers) == 3 and all(nn.utils.parametrize.is_parametrized(m, "weight") for m in layers)
     x = torch.randn(8, 1, 28, 28, generator=torch.Generator().manual_seed(0))
-    for _ in range(50):  # each training forward refines u and v by one step
+    for _ in range(200):  # each training forward refines u and v by one step
         D(x)
     D.eval()
     for m in layers:
-        original = m.parametrizations.weight.original
-        sigma = torch.linalg.svdvals(original.detach().flatten(1))[0]  # the raw weight's own σ (0.2 to 1.6 here)
+        original = m.parametrizations.weight.original.detach()
+        sigma = torch.linalg.svdvals(original.flatten(1))[0]  # the raw weight's own σ (0.2 to 1.6 here)
         scale = (m.weight / original).detach()  # W / σ̂(W): one scalar for every entry, nothing else changed
         assert torch.allclose(scale, scale.flatten()[0].expand_as(scale), rtol=1e-5)
-        assert (scale.flatten()[0] * sigma).item() == pytest.approx(1.0, abs=1e-3)  # σ̂ is σ after the iterations
-        assert torch.linalg.matrix_norm(m.weight.flatten(1), ord=2).item() == pytest.approx(1.0, abs=1e-3)
+        # σ̂ = uᵀ W v from the parametrization's own estimates of the top singular vectors
+        u, v = m.parametrizations.weight[0]._u, m.parametrizations.weight[0]._v
+        assert scale.flatten()[0].item() == pytest.approx(1 / torch.dot(u, original.flatten(1) @ v).item(), rel=1e-5)
+        # power iteration converges like (σ₂/σ₁)^k, slowly for a random matrix: σ̂ is within 1 % of σ here
+        assert (scale.flatten()[0] * sigma).item() == pytest.approx(1.0, abs=1e-2)
+        assert torch.linalg.matrix_norm(m.weight.flatten(1), ord=2).item() == pytest.approx(1.0, abs=1e-2)
 
 
 def test_a_spectrally_normalised_linear_map_is_one_lipschitz():

@@ -23,8 +23,8 @@ LOSS_NAMES: tuple[str, ...] = ("minimax", "nonsaturating", "wgan", "wgan-gp", "l
 @dataclass(frozen=True)
 class Recipe:
     """A loss's published training recipe (DCGAN's Adam settings for minimax, non-saturating, LSGAN and
-    hinge, without the spectral normalisation of the hinge papers; WGAN's and WGAN-GP's own); every field
-    can be overridden with ``replace``."""
+    hinge, without the spectral normalisation that Miyato et al. 2018 pair the hinge loss with; WGAN's and
+    WGAN-GP's own); every field can be overridden with ``replace``."""
 
     optimizer: str = "adam"  # "adam" or "rmsprop"
     lr: float = 2e-4

@@ -265,11 +265,15 @@ def _cost(job: Job, budget: Budget, measured: dict | None = None) -> float:
 
 
 def measured_costs(records: dict[Job, dict]) -> dict:
-    """Median wall seconds per generator step (evaluations included) of finished runs, by ``_cost_key``."""
+    """Median seconds per generator step of finished runs, by ``_cost_key``: the training's CPU seconds plus
+    the wall seconds outside training (evaluations, sample grids). CPU time, not the training's wall time,
+    because a run's wall clock also counts whatever else the machine did meanwhile (a run in a one-thread
+    process uses one core: its CPU seconds are its seconds on an otherwise idle machine)."""
     per: dict[tuple, list[float]] = {}
     for job, rec in records.items():
-        if rec.get("run_wall_s") and rec.get("steps"):
-            per.setdefault(_cost_key(job), []).append(rec["run_wall_s"] / rec["steps"])
+        if rec.get("run_wall_s") and rec.get("steps") and rec.get("cpu_time_s") is not None:
+            outside = max(0.0, rec["run_wall_s"] - rec["wall_time_s"])
+            per.setdefault(_cost_key(job), []).append((rec["cpu_time_s"] + outside) / rec["steps"])
     return {k: float(np.median(v)) for k, v in per.items()}
 
 

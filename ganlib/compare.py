@@ -156,6 +156,17 @@ def _read_done(folder: Path, steps: int) -> dict | None:
     return saved["record"] if saved.get("steps") == steps else None
 
 
+def finished_runs(grid: Sequence[Job], budget: Budget, out: Path) -> dict[Job, dict]:
+    """The records of the runs of ``grid`` whose completion marker in ``out`` matches the budget's steps."""
+    found = {}
+    for j in grid:
+        e = j.experiment
+        rec = _read_done(run_dir(out, e.dataset, j.loss, j.seed, e.variant), budget.steps_for(e.dataset))
+        if rec is not None:
+            found[j] = rec
+    return found
+
+
 def run_one(job: Job, budget: Budget, out: str | Path, device: str, data_root: str | Path | None = None,
             progress: bool | None = None, cuda_graph: bool = False, command: str = "",
             layout: str = "") -> dict:
@@ -361,9 +372,7 @@ def _train_all(jobs_list: list[Job], budget: Budget, out: Path, device: str, dat
                stop_at: float | None) -> dict[Job, dict]:
     threads = max(1, torch.get_num_threads() // jobs) if jobs > 1 else torch.get_num_threads()
     layout = f"{jobs} process{'es' * (jobs > 1)} x {threads} thread{'s' * (threads > 1)}"
-    records = {j: r for j in jobs_list if (r := _read_done(run_dir(out, j.experiment.dataset, j.loss, j.seed,
-                                                                   j.experiment.variant),
-                                                           budget.steps_for(j.experiment.dataset))) is not None}
+    records = finished_runs(jobs_list, budget, out)
     order = training_order([j for j in jobs_list if j not in records],
                            datasets or [j.experiment.dataset for j in jobs_list])
     sched = _Schedule(order, budget, stop_at, measured_costs(records))
@@ -685,9 +694,7 @@ def grid_status(losses: Sequence[str], seeds: Sequence[int], datasets: Sequence[
     (``_cost``, from the finished runs' own seconds per step where there are any)."""
     grid = plan(losses, check_seeds(seeds), datasets, budget, protocols, sweep, norms)
     grid = list(dict.fromkeys(shared_runs(grid, budget).values()))
-    done = {j: r for j in grid if (r := _read_done(run_dir(out, j.experiment.dataset, j.loss, j.seed,
-                                                           j.experiment.variant),
-                                                   budget.steps_for(j.experiment.dataset))) is not None}
+    done = finished_runs(grid, budget, Path(out))
     measured = measured_costs(done)
     rows = {}
     for j in grid:

@@ -365,7 +365,7 @@ def test_the_checks_catch_broken_formulas_a_missing_image_and_a_dead_explorer(br
     never enables its controls must each be reported."""
     copy = tmp_path / "html"
     shutil.copytree(html_dir, copy)
-    page_file = copy / "book" / "06_mnist_comparison.html"
+    page_file = copy / "book" / "07_mnist_comparison.html"
     text = page_file.read_text()
     image = re.search(r'src="\.\./(_images/[^"]+\.png)"', text).group(1)
     (copy / image).unlink()
@@ -380,8 +380,8 @@ def test_the_checks_catch_broken_formulas_a_missing_image_and_a_dead_explorer(br
     try:
         context = browser.new_context(viewport=DESKTOP)
         route_cdn(context, [])
-        page, loading = open_page(context, f"{base}/book/06_mnist_comparison.html")
-        found = "\n".join(loading + check_page(page) + check_explorers(page, "book/06_mnist_comparison.html"))
+        page, loading = open_page(context, f"{base}/book/07_mnist_comparison.html")
+        found = "\n".join(loading + check_page(page) + check_explorers(page, "book/07_mnist_comparison.html"))
         context.close()
     finally:
         server.shutdown()

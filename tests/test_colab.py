@@ -1,7 +1,7 @@
 """The chapters as a Colab user opens them: one .ipynb, alone, in an environment without ganlib.
 
 The install cell installs ganlib from the repository (here a local clone of this repository's HEAD,
-through GANLIB_REPO, so committed code is what gets tested) and chapter 6 then finds the stored results
+through GANLIB_REPO, so committed code is what gets tested) and chapter 7 then finds the stored results
 without the repository beside it, fetched into the cache, and trains nothing. The install cell does
 nothing where ganlib is importable. Every chapter's install cell is run_notebooks.py's template.
 """
@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "book" / "tools"))
 from run_notebooks import INSTALL_MARK, install_cell  # noqa: E402
 
 CHAPTERS = sorted((ROOT / "book").glob("[0-9]*.ipynb"))
-CHAPTER = ROOT / "book" / "06_mnist_comparison.ipynb"
+CHAPTER = ROOT / "book" / "07_mnist_comparison.ipynb"
 
 # Runs inside the fresh environment: the chapter's first cells, with that environment's kernel.
 DRIVER = """

@@ -35,7 +35,7 @@ from output_check import problems  # noqa: E402
 
 INSTALL_MARK = "# ganlib-install"
 # The install cell of every chapter. It runs in Colab, in Jupyter and under nbval, and does nothing where
-# ganlib is importable. REPO and BRANCH are also what chapter 6 fetches the stored results from;
+# ganlib is importable. REPO and BRANCH are also what chapter 7 fetches the stored results from;
 # GANLIB_REPO replaces the URL (a fork, or a local clone as file:///path in tests/test_colab.py).
 INSTALL_CELL = """\
 # ganlib-install: where ganlib is missing (Colab), install it from the course repository

@@ -14,7 +14,7 @@ fails the checks below stays in English and counts as untranslated: an English e
 build, it lowers the coverage. The checks compare each translation with its English block through the MyST
 parser the book uses: the same markdown structure (headings, lists, tables, emphasis, links, directives), the
 same formulas, code, roles and link targets, and the same numbers in the text; and the terms of the glossary
-(chapter 7) translated as the glossary says, unless a translator's comment exempts the block.
+(chapter 8) translated as the glossary says, unless a translator's comment exempts the block.
 
     python3 book/tools/translate.py            # update the catalogues, write book/zh/, print the coverage
     python3 book/tools/translate.py --check    # write nothing; exit 1 if a file is out of date or a check fails
@@ -320,7 +320,7 @@ def usable(entry: Entry) -> bool:
 
 # --- terminology ---------------------------------------------------------------------------------------------
 
-GLOSSARY_PAGE = "07_summary"
+GLOSSARY_PAGE = "08_summary"
 EXEMPT = "glossary-exempt:"  # a translator comment: "glossary-exempt: mode; batch" (the term is used otherwise)
 
 

@@ -57,7 +57,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from .argtypes import choice_list, nonnegative_int, positive_int
 from .data import DATASETS, TOY_DATASETS, ToySampler, gan_training_images, make_sampler, toy_mixture
 from .errors import GanlibError, check_choice, first_line
-from .io import save_json
+from .files import save_json
 from .losses import LOSS_NAMES, gradient_penalty
 from .models import STOCK_LAYERS
 from .train import TrainConfig, TrainStep, new_run, resolve_device

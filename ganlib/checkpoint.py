@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from .errors import GanlibError, first_line
-from .io import os_reason, save_torch
+from .files import os_reason, save_torch
 
 CHECKPOINT = "checkpoint.pt"
 HISTORY = "history.json"

@@ -22,7 +22,7 @@ from torch import Tensor, nn
 
 from .data import IMAGE_DATASETS, REFERENCES, TITLES, ImageSet, load_images, to_float
 from .errors import GanlibError, check_choice
-from .io import save_json, save_torch
+from .files import save_json, save_torch
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 FEATURE_DIM = 128

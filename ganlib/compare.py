@@ -47,8 +47,8 @@ from .checkpoint import CHECKPOINT
 from .classifier import load_record
 from .data import IMAGE_DATASETS, REFERENCES, gan_training_images
 from .errors import GanlibError, TrainingDiverged, TrainingInterrupted
+from .files import atomic_path, save_json
 from .images import grid_array
-from .io import atomic_path, save_json
 from .layout import DONE, POINTS, RESULTS, run_dir, sample_png
 from .losses import LOSS_NAMES
 from .metrics import FCD_SAMPLES, TOY_REFERENCE_SAMPLES, TRAJECTORY_SAMPLES, NonFiniteSamples, evaluate_run

@@ -15,7 +15,7 @@ from .budget import Budget, get_budget
 from .compare import Job, check_seeds, command_line, cpu_name, grid_status, pilot, plan, run_comparison
 from .data import DATASETS
 from .errors import GanlibError
-from .io import save_json
+from .files import save_json
 from .losses import LOSS_NAMES
 from .protocols import PROTOCOLS
 from .report import write_figures

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .io import atomic_path
+from .files import atomic_path
 
 BACKGROUND = 64  # grey between the tiles of a grid
 POINT = (0, 114, 178)  # generated points: the book's blue

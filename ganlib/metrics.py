@@ -43,7 +43,7 @@ from .classifier import (
 )
 from .data import IMAGE_DATASETS, TOY_DATASETS, ToyMixture, to_float
 from .errors import GanlibError, check_choice
-from .io import save_json, save_torch
+from .files import save_json, save_torch
 
 if TYPE_CHECKING:
     from .train import TrainResult

@@ -56,7 +56,7 @@ def _show(value: object) -> str:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
-    from .io import save_json
+    from .files import save_json
     from .metrics import FCD_SAMPLES, TOY_REFERENCE_SAMPLES, evaluate_run
     from .train import load_run
 

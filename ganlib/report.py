@@ -17,12 +17,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from . import bootstrap
+from . import stats
 from .data import IMAGE_DATASETS, toy_mixture
 from .errors import GanlibError
-from .io import save_figure
+from .files import save_figure
 from .layout import POINTS, run_dir, sample_png
 from .losses import LOSS_NAMES
+from .protocols import INVALID_PAIRS
 from .plot import LOSS_COLOURS, show_points
 
 
@@ -39,8 +40,9 @@ class Column:
 COLUMNS: dict[str, Column] = {
     "fcd": Column("FCD ↓", "{:.1f}", "lower",
                   "Fréchet classifier distance ‖μ_g − μ_r‖² + Tr(Σ_g + Σ_r − 2(Σ_g Σ_r)^{1/2}) between Gaussians "
-                  "fitted to the 128-d penultimate features of the dataset's classifier on 5,000 generated images "
-                  "and on the dataset's fixed reference images (results.json names the reference and N beside "
+                  "fitted to the 128-d penultimate features of the dataset's classifier on the generated images "
+                  "(10,000 at the end of a run) and on the dataset's reference images (results.json names the "
+                  "reference and N beside "
                   "every value); lower is better, 0 for identical statistics."),
     "classes_covered": Column("classes ↑", "{:.1f}", "higher",
                               "Number of the 10 classes that receive at least half of their uniform share (5 %) "
@@ -53,6 +55,9 @@ COLUMNS: dict[str, Column] = {
                             "points lying within 3 standard deviations of it."),
     "high_quality": Column("high-quality share ↑", "{:.2f}", "higher",
                            "Share of generated points within 3 standard deviations of their nearest mode."),
+    "cpu_time_s": Column("CPU s", "{:.0f}", None,
+                         "Process CPU seconds of the run's training (evaluations excluded), one thread per run: "
+                         "unlike wall seconds, they do not grow when other work shares the machine."),
     "wall_time_s": Column("time (s)", "{:.0f}", None,
                           "Training seconds of the run (evaluations excluded), with as many runs sharing the "
                           "device as results.json's meta.jobs says: comparable within one comparison only."),
@@ -60,8 +65,9 @@ COLUMNS: dict[str, Column] = {
                            "Generator steps × batch size per training second; critic steps are its cost."),
 }
 TABLE_NOTE = ("Each cell: mean ± sample standard deviation over the finished seeds, and for the quality metrics "
-              "in brackets the 95 % percentile-bootstrap interval of the mean.")
-X_AXES = {"step": "generator step", "critic_updates": "critic updates", "train_s": "training seconds"}
+              "in brackets the 95 % Student t interval of the mean (ganlib.stats).")
+X_AXES = {"step": "generator step", "critic_updates": "critic updates", "train_s": "training seconds (wall)",
+          "train_cpu_s": "training CPU seconds"}
 
 
 # ------------------------------------------------------------------------------------ lookups, notes
@@ -77,6 +83,17 @@ def block(results: dict, dataset: str, protocol: str = "paper", lr: float | None
     have = ", ".join(f"{b['protocol']}" + (f" lr {b['lr']:g}" if b["variant"] != b["protocol"] else "")
                      for b in exps.values())
     raise GanlibError(f"no {protocol} experiment{f' at lr {lr:g}' if lr else ''} on {dataset}; there are: {have}")
+
+
+def experiment(results: dict, dataset: str, variant: str) -> dict:
+    """The results of one experiment by its variant name (``paper``, ``controlled``, ``controlled-lr6.3e-05``,
+    ``controlled-norm-spectral``, ...)."""
+    if dataset not in results["datasets"]:
+        raise GanlibError(f"no {dataset} in these results; they hold {', '.join(results['datasets'])}")
+    exps = {b["variant"]: b for b in results["datasets"][dataset]["experiments"].values()}
+    if variant not in exps:
+        raise GanlibError(f"no experiment {variant!r} on {dataset}; there are: {', '.join(exps)}")
+    return exps[variant]
 
 
 def _finished(b: dict, loss: str | None = None) -> list[dict]:
@@ -152,49 +169,90 @@ def _cell_n(c: str, cell: dict | None) -> str:
     return f"{fmt.format(cell['mean'])} ± {fmt.format(cell['std'])} ({cell['n']})"
 
 
-def summary_table(results: dict, dataset: str, protocol: str = "paper", lr: float | None = None) -> str:
+def values(b: dict, loss: str, metric: str) -> list[float]:
+    """The finished seeds' values of ``metric`` for ``loss`` in experiment ``b`` (diverged runs have none)."""
+    return [float(r[metric]) for r in _finished(b, loss) if r.get(metric) is not None]
+
+
+def cells(b: dict, metric: str) -> dict[str, dict]:
+    """``stats.cell`` of ``metric`` for every loss of experiment ``b`` that has a finished value."""
+    return {loss: stats.cell(v) for loss in _losses(b) if (v := values(b, loss, metric))}
+
+
+def summary_table(results: dict, dataset: str, protocol: str = "paper", lr: float | None = None,
+                  variant: str | None = None) -> str:
     """A Markdown table, one row per loss: finished seeds (diverged ones) and each metric's
-    mean ± std [95 % interval] over seeds; notes on diverged or missing runs below it."""
-    b = block(results, dataset, protocol, lr)
-    cols = [c for c in _columns(results, dataset) if any(c in row for row in b["summary"].values())]
+    mean ± std [95 % Student t interval] over seeds, computed from the run records; notes below it."""
+    b = experiment(results, dataset, variant) if variant else block(results, dataset, protocol, lr)
+    cols = [c for c in COLUMNS if any(r.get(c) is not None for r in _finished(b))]
+    if "cpu_time_s" in cols:  # wall seconds on a shared machine measure the machine's load as much as the run
+        cols = [c for c in cols if c not in ("wall_time_s", "images_per_s")]
+    per_metric = {c: cells(b, c) for c in cols}
     lines = ["| loss | seeds | " + " | ".join(COLUMNS[c].label for c in cols) + " |",
              "|---|---|" + "---|" * len(cols)]
     for loss in _losses(b):
-        row = b["summary"].get(loss, {})
         n = len(_finished(b, loss))
         div = sum(1 for r in b["runs"] if r["loss"] == loss and "diverged" in r)
         lines.append(f"| {loss} | {n}{f' ({div} diverged)' if div else ''} | " +
-                     " | ".join(_cell(c, row.get(c)) for c in cols) + " |")
+                     " | ".join(_cell(c, per_metric[c].get(loss)) for c in cols) + " |")
     extra = block_notes(b) + [n for n in results["meta"].get("notes", [])]
     return "\n".join(lines) + "".join(f"\n\n*Note: {n}*" for n in extra)
 
 
 def ranking(results: dict, dataset: str, metric: str = "fcd", protocol: str = "paper",
-            lr: float | None = None) -> list[tuple[str, float, float]]:
+            lr: float | None = None, variant: str | None = None) -> list[tuple[str, float, float]]:
     """Losses with a value of ``metric``, sorted by its mean (best first: lowest FCD, most modes)."""
-    b = block(results, dataset, protocol, lr)
-    rows = [(loss, s[metric]["mean"], s[metric]["std"]) for loss, s in b["summary"].items() if metric in s]
+    b = experiment(results, dataset, variant) if variant else block(results, dataset, protocol, lr)
+    rows = [(loss, c["mean"], c["std"]) for loss, c in cells(b, metric).items()]
     lower = COLUMNS[metric].better == "lower" if metric in COLUMNS else False
     return sorted(rows, key=lambda r: r[1] if lower else -r[1])
 
 
+SEEDS_NEEDED_MOST = 30  # beyond this, "> 30": a grid on a 2-core CPU cannot afford it anyway
+POWER_TARGET = 0.8
+
+
+def seeds_needed(a: list[float], b: list[float], pairs: int) -> int | None:
+    """Seeds per loss at which a true difference equal to the observed one, with the pair's pooled spread
+    s = √((s_a² + s_b²)/2), would be resolved with 80 % power (``stats.seeds_needed``); None: more than 30."""
+    if min(len(a), len(b)) < stats.MIN_SEEDS:
+        return None
+    spread = float(np.sqrt((np.var(a, ddof=1) + np.var(b, ddof=1)) / 2))
+    diff = float(np.mean(a) - np.mean(b))
+    return stats.seeds_needed(diff, spread, pairs, POWER_TARGET, SEEDS_NEEDED_MOST)
+
+
+def pairs_rule(pairs: int) -> str:
+    """The rule under a pairwise table, with the family size and the seeds-needed definition."""
+    return (f"Rule: {stats.RULE}; here the family is this table's {pairs} pairs. Seeds needed (unresolved "
+            f"pairs): the fewest seeds per loss at which a true difference as large as the observed one, with the "
+            f"pair's pooled spread, would be resolved with {POWER_TARGET:.0%} power at the Bonferroni level "
+            f"{stats.ALPHA:.2f}/{pairs} (simulated; Holm is at least as powerful); "
+            f"\"> {SEEDS_NEEDED_MOST}\" when more.")
+
+
 def pairwise_table(results: dict, dataset: str, protocol: str = "paper", metric: str = "fcd",
-                   lr: float | None = None) -> str:
-    """A Markdown table of every pair of losses: difference of means (a − b), its 95 % bootstrap
-    interval, and whether the seeds resolve it (results.json's meta.statistics.rule)."""
-    b = block(results, dataset, protocol, lr)
-    pairs = b.get("pairwise", {}).get(metric, [])
+                   lr: float | None = None, variant: str | None = None) -> str:
+    """A Markdown table of every pair of losses, recomputed from the run records with ``stats.pairwise``:
+    difference of means (a − b), its 95 % Welch interval, the Holm-adjusted p-value over the table's pairs,
+    whether the rule resolves it, and for unresolved pairs the seeds it would take (``seeds_needed``)."""
+    b = experiment(results, dataset, variant) if variant else block(results, dataset, protocol, lr)
+    groups = {loss: values(b, loss, metric) for loss in _losses(b)}
+    pairs = stats.pairwise(groups)
+    tested = sum(p["p"] is not None for p in pairs)
     fmt = COLUMNS[metric].fmt
-    holm = any("p_holm" in p for p in pairs)  # results made with ganlib.stats (older ones: bootstrap only)
-    head = f"| a | b | {COLUMNS[metric].label.split()[0]} a − b | 95 % interval |" + (" Holm p |" if holm else "")
-    lines = [head + " resolved |", "|---|---|---|---|" + ("---|" if holm else "") + "---|"]
+    lines = [f"| a | b | {COLUMNS[metric].label.split()[0]} a − b | 95 % interval | Holm p | resolved | seeds needed |",
+             "|---|---|---|---|---|---|---|"]
     for p in pairs:
         ci = "–" if p["ci95"] is None else f"[{fmt.format(p['ci95'][0])}, {fmt.format(p['ci95'][1])}]"
-        adj = ("" if not holm else " – |" if p.get("p_holm") is None else f" {p['p_holm']:.3f} |")
-        lines.append(f"| {p['a']} | {p['b']} | {fmt.format(p['diff'])} | {ci} |{adj} "
-                     f"{'yes' if p['resolved'] else 'no'} |")
-    rule = results["meta"].get("statistics", {}).get("rule")
-    return "\n".join(lines) + (f"\n\n*Rule: {rule}.*" if rule else "")
+        adj = "–" if p["p_holm"] is None else f"{p['p_holm']:.3f}"
+        need = "–"
+        if p["p"] is not None and not p["resolved"]:
+            n = seeds_needed(groups[p["a"]], groups[p["b"]], tested)
+            need = f"> {SEEDS_NEEDED_MOST}" if n is None else str(n)
+        lines.append(f"| {p['a']} | {p['b']} | {fmt.format(p['diff'])} | {ci} | {adj} | "
+                     f"{'yes' if p['resolved'] else 'no'} | {need} |")
+    return "\n".join(lines) + f"\n\n*{pairs_rule(tested)}*"
 
 
 # the training settings a protocol may change; clip and gp_lambda stay with their loss in both
@@ -218,35 +276,47 @@ def settings_changed(before: dict, after: dict) -> str:
 
 def protocol_table(results: dict, dataset: str, metric: str) -> str:
     """A Markdown table, one row per loss: ``metric`` under ``paper`` and under ``controlled`` (mean ± std,
-    seeds), the difference d = x̄_controlled − x̄_paper with its 95 % bootstrap interval, whether the seeds
-    resolve it (``bootstrap.RULE``), and which training settings differ between the two protocols' runs of
-    that loss (read from the run records). Where only one setting differs, d measures that setting's
-    effect on this dataset and these seeds."""
+    seeds), the difference d = x̄_controlled − x̄_paper with its 95 % Welch interval, its Holm-adjusted
+    p-value over the table's rows (one family), whether ``stats.RULE`` resolves it, and which training
+    settings differ between the two protocols' runs of that loss (read from the run records). Where only
+    one setting differs, d measures that setting's effect on this dataset and these seeds."""
     paper, controlled = block(results, dataset, "paper"), block(results, dataset, "controlled")
     fmt = COLUMNS[metric].fmt
-    lines = [f"| loss | {COLUMNS[metric].label} paper | controlled | controlled − paper | 95 % interval | resolved | "
-             "settings changed (paper → controlled) |", "|---|---|---|---|---|---|---|"]
-    for loss in (name for name in LOSS_NAMES if name in _losses(paper) + _losses(controlled)):
-        # the summaries hold each protocol's cell (mean, std, n) of the same finished values
-        cp, cc = (b["summary"].get(loss, {}).get(metric) for b in (paper, controlled))
-        if cp is None or cc is None:
-            lines.append(f"| {loss} | {_cell_n(metric, cp)} | {_cell_n(metric, cc)} | – | – | – | – |")
+    losses = [name for name in LOSS_NAMES if name in _losses(paper) + _losses(controlled)]
+    tests = {loss: stats.welch(values(controlled, loss, metric), values(paper, loss, metric)) for loss in losses
+             if values(controlled, loss, metric) and values(paper, loss, metric)}
+    with_p = [loss for loss, t in tests.items() if t["p"] is not None]
+    adjusted = dict(zip(with_p, stats.holm([tests[loss]["p"] for loss in with_p])))
+    lines = [f"| loss | {COLUMNS[metric].label} paper | controlled | controlled − paper | 95 % interval | Holm p | "
+             "resolved | settings changed (paper → controlled) |", "|---|---|---|---|---|---|---|---|"]
+    cp_all, cc_all = cells(paper, metric), cells(controlled, metric)
+    for loss in losses:
+        cp, cc = cp_all.get(loss), cc_all.get(loss)
+        if loss not in tests:
+            lines.append(f"| {loss} | {_cell_n(metric, cp)} | {_cell_n(metric, cc)} | – | – | – | – | – |")
             continue
-        runs_p, runs_c = _finished(paper, loss), _finished(controlled, loss)
-        d = bootstrap.difference(*([r[metric] for r in runs if r.get(metric) is not None]
-                                   for runs in (runs_c, runs_p)))
-        lo, hi = d["ci95"]
-        lines.append(f"| {loss} | {_cell_n(metric, cp)} | {_cell_n(metric, cc)} | {fmt.format(d['diff'])} | "
-                     f"[{fmt.format(lo)}, {fmt.format(hi)}] | {'yes' if d['resolved'] else 'no'} | "
-                     f"{settings_changed(runs_p[0], runs_c[0])} |")
-    return "\n".join(lines) + (f"\n\n*(n): finished seeds. Resolved: both protocols have at least "
-                               f"{bootstrap.MIN_SEEDS} finished seeds and the {bootstrap.LEVEL:.0%} "
-                               f"percentile-bootstrap interval ({bootstrap.RESAMPLES:,} resamples of the seeds) "
-                               f"of the difference excludes 0.*")
+        t = tests[loss]
+        ci = "–" if t["ci95"] is None else f"[{fmt.format(t['ci95'][0])}, {fmt.format(t['ci95'][1])}]"
+        p = adjusted.get(loss)
+        resolved = p is not None and p < stats.ALPHA
+        lines.append(f"| {loss} | {_cell_n(metric, cp)} | {_cell_n(metric, cc)} | {fmt.format(t['diff'])} | {ci} | "
+                     f"{'–' if p is None else f'{p:.3f}'} | {'yes' if resolved else 'no'} | "
+                     f"{settings_changed(_finished(paper, loss)[0], _finished(controlled, loss)[0])} |")
+    return "\n".join(lines) + (f"\n\n*(n): finished seeds. Rule: Welch's t-test per loss, Holm's correction over "
+                               f"the {len(with_p)} losses tested; resolved when the adjusted p-value is below "
+                               f"{stats.ALPHA:.2f} and both protocols have at least {stats.MIN_SEEDS} seeds.*")
+
+
+def trajectory_value(e: dict, metric: str) -> float | None:
+    """``metric`` at one evaluation on one footing along a run: the final evaluation's FCD on 10,000 images
+    is replaced by its ``fcd_5000``, the N of the evaluations before it."""
+    if metric == "fcd" and "fcd_5000" in e:
+        return e["fcd_5000"]
+    return e.get(metric)
 
 
 def _interp_at(run: dict, x: str, at: float, metric: str) -> float | None:
-    pts = [(e[x], e[metric]) for e in run["evals"] if x in e and metric in e]
+    pts = [(e[x], trajectory_value(e, metric)) for e in run["evals"] if x in e and metric in e]
     if not pts or at > pts[-1][0]:
         return None
     xs, ys = zip(*pts)
@@ -254,11 +324,11 @@ def _interp_at(run: dict, x: str, at: float, metric: str) -> float | None:
 
 
 def equal_compute_table(results: dict, dataset: str, protocol: str = "paper", x: str = "train_s",
-                        metric: str = "fcd") -> str:
+                        metric: str = "fcd", variant: str | None = None) -> str:
     """``metric`` of every loss at the same compute: the largest value of ``x`` (training seconds,
     critic updates or generator steps) that every finished run reached, by linear interpolation
     between its evaluations. Mean ± std over seeds."""
-    b = block(results, dataset, protocol)
+    b = experiment(results, dataset, variant) if variant else block(results, dataset, protocol)
     runs = [r for r in _finished(b) if any(x in e for e in r.get("evals", []))]
     if not runs:
         return f"*No run of {protocol} on {dataset} recorded {X_AXES.get(x, x)} (results made before they were).*"
@@ -311,6 +381,130 @@ def sweep_table(results: dict, dataset: str = "mnist", metric: str = "fcd") -> s
     return "\n".join(lines) + "\n\n*(n): finished seeds. Spread: largest minus smallest mean over the rates.*"
 
 
+def _rate_blocks(results: dict, dataset: str) -> list[dict]:
+    """The controlled experiments at each swept learning rate (``variant`` ``controlled`` or
+    ``controlled-lr…``), by rate; the normalisation variants are left out."""
+    return [b for b in _sweep_blocks(results, dataset) if b.get("d_norm", "layer") == "layer"
+            and not b["variant"].startswith("controlled-norm")]
+
+
+def best_rates(results: dict, dataset: str = "mnist", metric: str = "fcd") -> dict[str, dict]:
+    """Per loss, the swept rate with the best mean ``metric`` (lowest FCD) among the rates where it has at
+    least ``stats.MIN_SEEDS`` finished seeds: ``{"lr", "cell", "values", "rates"}`` (rates: how many
+    qualified). The choice and the values come from the same seeds, so the best cell is optimistic."""
+    lower = COLUMNS[metric].better == "lower"
+    out = {}
+    for loss in LOSS_NAMES:
+        options = [(b["lr"], values(b, loss, metric)) for b in _rate_blocks(results, dataset)]
+        options = [(lr, v) for lr, v in options if len(v) >= stats.MIN_SEEDS]
+        if options:
+            lr, v = (min if lower else max)(options, key=lambda o: float(np.mean(o[1])))
+            out[loss] = {"lr": lr, "cell": stats.cell(v), "values": v, "rates": len(options)}
+    return out
+
+
+def best_rate_table(results: dict, dataset: str = "mnist", metric: str = "fcd") -> str:
+    """Lucic et al.'s equal-budget view: every loss at its own best swept rate (``best_rates``), beside its
+    value at the shared rate, with the pairwise rule applied to the best-rate values."""
+    best = best_rates(results, dataset, metric)
+    shared = cells(experiment(results, dataset, "controlled"), metric)
+    lines = [f"| loss | best lr (of rates with ≥ {stats.MIN_SEEDS} seeds) | {COLUMNS[metric].label} at best lr | "
+             f"at the shared lr |", "|---|---|---|---|"]
+    for loss in LOSS_NAMES:
+        if loss not in best:
+            lines.append(f"| {loss} | – | – | {_cell(metric, shared.get(loss))} |")
+            continue
+        c = best[loss]
+        lines.append(f"| {loss} | {c['lr']:.2g} ({c['rates']}) | {_cell(metric, c['cell'])} ({c['cell']['n']}) | "
+                     f"{_cell(metric, shared.get(loss))} |")
+    resolved = [f"{p['a']} vs {p['b']}" for p in stats.pairwise({k: v["values"] for k, v in best.items()})
+                if p["resolved"]]
+    tail = (f"Pairs resolved at the best rates (Welch's t-test, Holm's correction over the pairs): "
+            f"{', '.join(resolved) if resolved else 'none'}. The best rate is chosen on the same seeds that "
+            f"measure it, which flatters every loss a little.")
+    return "\n".join(lines) + f"\n\n*{tail}*"
+
+
+NORMS = ("layer", "batch", "spectral")  # the controlled protocol's critic, and the factor's two alternatives
+
+
+def norm_grid(results: dict, dataset: str = "mnist", metric: str = "fcd") -> dict[tuple[str, str], dict]:
+    """``stats.cell`` of ``metric`` for every (loss, critic normalisation) under controlled at the shared rate:
+    layer from the controlled grid, batch and spectral from ``controlled-norm-…``; absent pairs left out."""
+    out = {}
+    for norm in NORMS:
+        variant = "controlled" if norm == "layer" else f"controlled-norm-{norm}"
+        exps = {b["variant"] for b in results["datasets"].get(dataset, {"experiments": {}})["experiments"].values()}
+        if variant in exps:
+            for loss, c in cells(experiment(results, dataset, variant), metric).items():
+                out[(loss, norm)] = c
+    return out
+
+
+def norm_heatmap(results: dict, dataset: str = "mnist", metric: str = "fcd"):
+    """Kurach et al.'s question as a picture: mean ``metric`` for each loss (rows) and critic normalisation
+    (columns) on a log colour scale, each cell annotated "mean (seeds)"; grey where no run finished."""
+    grid = norm_grid(results, dataset, metric)
+    data = np.full((len(LOSS_NAMES), len(NORMS)), np.nan)
+    for (loss, norm), c in grid.items():
+        data[LOSS_NAMES.index(loss), NORMS.index(norm)] = c["mean"]
+    fig, ax = plt.subplots(figsize=(5.2, 4.2))
+    shown = np.ma.masked_invalid(np.log10(data))
+    im = ax.imshow(shown, cmap="viridis_r", aspect="auto")
+    im.cmap.set_bad("0.85")
+    for (loss, norm), c in grid.items():
+        i, j = LOSS_NAMES.index(loss), NORMS.index(norm)
+        ax.text(j, i, f"{COLUMNS[metric].fmt.format(c['mean'])}\n({c['n']})", ha="center", va="center", fontsize=8,
+                color="white" if shown[i, j] > np.nanmean(shown) else "black")
+    for loss, norm in INVALID_PAIRS:
+        ax.text(NORMS.index(norm), LOSS_NAMES.index(loss), "not run:\nbatch norm\ncouples the GP", ha="center",
+                va="center", fontsize=7, color="0.3")
+    ax.set_xticks(range(len(NORMS)), [f"{n} norm" for n in NORMS])
+    ax.set_yticks(range(len(LOSS_NAMES)), LOSS_NAMES)
+    ax.set_title(f"{dataset}: mean {COLUMNS[metric].label} (seeds), controlled, shared lr", fontsize=10)
+    fig.colorbar(im, ax=ax, label=f"log10 mean {COLUMNS[metric].label.split()[0]}")
+    fig.tight_layout()
+    return fig
+
+
+def strip_plot(results: dict, dataset: str, variants: list[str], metric: str = "fcd"):
+    """Every finished seed's ``metric`` as a dot, one column per loss and one panel per experiment, with the
+    mean as a bar and its 95 % t interval as a line; log scale for FCD, whose failed runs are 10× the rest."""
+    fig, axes = plt.subplots(1, len(variants), figsize=(max(5.5, 3.4 * len(variants) + 0.6), 3.6), squeeze=False,
+                             sharey=True)
+    rng = np.random.default_rng(0)  # a fixed horizontal jitter, so the figure is the same on every run
+    for ax, variant in zip(axes[0], variants):
+        b = experiment(results, dataset, variant)
+        for i, loss in enumerate(LOSS_NAMES):
+            v = values(b, loss, metric)
+            if not v:
+                continue
+            c = stats.cell(v)
+            ax.scatter(i + rng.uniform(-0.15, 0.15, len(v)), v, s=14, color=LOSS_COLOURS[loss], zorder=3)
+            ax.hlines(c["mean"], i - 0.3, i + 0.3, color="k", lw=1.2)
+            if c["ci95"] is not None:
+                ax.vlines(i + 0.34, max(c["ci95"][0], min(v) / 2), c["ci95"][1], color="0.4", lw=1)
+        ax.set_xticks(range(len(LOSS_NAMES)), LOSS_NAMES, rotation=45, ha="right", fontsize=8)
+        ax.set_title(variant, fontsize=9)
+        ax.grid(alpha=0.3, axis="y")
+    axes[0][0].set_ylabel(COLUMNS[metric].label + (" (log)" if metric == "fcd" else ""))
+    if metric == "fcd":
+        axes[0][0].set_yscale("log")
+    fig.suptitle(f"{dataset}: a dot per seed, bar: mean, line: 95 % t interval", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def progress(results: dict) -> str:
+    """How much of the planned grid the results hold, per experiment: "variant: n of the losses' runs"."""
+    lines = []
+    for dataset, entry in results["datasets"].items():
+        for b in entry["experiments"].values():
+            done = len(_finished(b)) + sum("diverged" in r for r in b["runs"])
+            lines.append(f"{dataset} {b['variant']}: {done} runs finished")
+    return "\n".join(lines)
+
+
 # ------------------------------------------------------------------------------------------- figures
 
 def _no_data(ax, text: str) -> None:
@@ -318,20 +512,21 @@ def _no_data(ax, text: str) -> None:
 
 
 def fcd_curves(results: dict, dataset: str = "mnist", protocol: str = "paper", x: str = "step",
-               lr: float | None = None):
-    """FCD against ``x`` (``step``, ``critic_updates`` or ``train_s``) for every loss: mean over the
-    finished seeds at each evaluation, shaded min–max band (log scale)."""
+               lr: float | None = None, variant: str | None = None, ax=None):
+    """FCD against ``x`` (``step``, ``critic_updates``, ``train_s`` or ``train_cpu_s``) for every loss: mean
+    over the finished seeds at each evaluation, shaded min–max band (log scale); every point on the same N
+    of generated images (``trajectory_value``)."""
     if x not in X_AXES:
         raise GanlibError(f"unknown x axis {x!r}; choose one of: {', '.join(X_AXES)}")
-    b = block(results, dataset, protocol, lr)
-    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    b = experiment(results, dataset, variant) if variant else block(results, dataset, protocol, lr)
+    fig, ax = plt.subplots(figsize=(6.5, 3.8)) if ax is None else (ax.figure, ax)
     for loss in _losses(b):
         runs = [r for r in _finished(b, loss) if all(x in e for e in r["evals"])]
         if not runs:
             continue
         k = min(len(r["evals"]) for r in runs)
         xs = np.array([[e[x] for e in r["evals"][:k]] for r in runs]).mean(0)
-        vals = np.array([[e["fcd"] for e in r["evals"][:k]] for r in runs])
+        vals = np.array([[trajectory_value(e, "fcd") for e in r["evals"][:k]] for r in runs])
         keep = xs > 0
         ax.plot(xs[keep], vals.mean(0)[keep], marker="o", ms=3, label=f"{loss} ({len(runs)})", color=LOSS_COLOURS[loss])
         ax.fill_between(xs[keep], vals.min(0)[keep], vals.max(0)[keep], alpha=0.15, color=LOSS_COLOURS[loss])
@@ -340,7 +535,7 @@ def fcd_curves(results: dict, dataset: str = "mnist", protocol: str = "paper", x
         ax.legend(fontsize=8, ncol=2, title="loss (seeds)", title_fontsize=8)
     else:
         _no_data(ax, f"no finished run with {X_AXES[x]} recorded")
-    ax.set_xlabel(X_AXES[x] + (" (mean over seeds)" if x == "train_s" else ""))
+    ax.set_xlabel(X_AXES[x] + (" (mean over seeds)" if x in ("train_s", "train_cpu_s") else ""))
     ax.set_ylabel("Fréchet classifier distance (log)")
     ax.set_title(f"{dataset}, {b['variant']}", fontsize=10)
     ax.grid(alpha=0.3)

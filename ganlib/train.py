@@ -30,8 +30,8 @@ from torch import nn
 from . import checkpoint as ckpt
 from .data import DATASETS, TOY_DATASETS, make_sampler, to_uint8, toy_mixture
 from .errors import GanlibError, TrainingDiverged, TrainingInterrupted, check_choice, first_line
+from .files import lock_folder, os_reason, remove_leftovers, save_json
 from .images import save_samples
-from .io import lock_folder, os_reason, remove_leftovers, save_json
 from .losses import LOSS_NAMES, GANLoss, Recipe, get_loss, gradient_penalty
 from .models import ARCHS, NORMS, build_models
 

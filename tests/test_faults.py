@@ -20,11 +20,11 @@ import pytest
 import torch
 
 import ganlib
-import ganlib.io
+import ganlib.files
 from ganlib import GanlibError, TrainConfig, TrainingDiverged, train
 from ganlib.checkpoint import CHECKPOINT, HISTORY, load_checkpoint
 from ganlib.errors import TrainingInterrupted
-from ganlib.io import LOCK_FILE, atomic_path, lock_folder
+from ganlib.files import LOCK_FILE, atomic_path, lock_folder
 from ganlib.train import LOSS_LIMIT, WEIGHT_LIMIT, check_finite_weights, load_run, new_run
 
 
@@ -142,7 +142,7 @@ def test_disk_full_is_one_line_and_the_last_checkpoint_stays(tmp_path, monkeypat
                         except OSError:
                             break
             else:
-                monkeypatch.setattr(ganlib.io, "write_bytes", _failing_writer(1000))
+                monkeypatch.setattr(ganlib.files, "write_bytes", _failing_writer(1000))
             return {}
 
         run = disk / "run"
@@ -155,7 +155,7 @@ def test_disk_full_is_one_line_and_the_last_checkpoint_stays(tmp_path, monkeypat
 
 
 def _failing_writer(limit: int):
-    """A stand-in for ganlib.io.write_bytes on a disk with ``limit`` bytes left: writes a partial
+    """A stand-in for ganlib.files.write_bytes on a disk with ``limit`` bytes left: writes a partial
     temporary file, then fails as a full disk does."""
     def write_bytes(data, path):
         with atomic_path(path) as tmp:
@@ -188,7 +188,7 @@ def test_read_only_output_fails_before_training(tmp_path, monkeypatch):
 
             def refuse(*args, **kwargs):
                 raise OSError(errno.EROFS, os.strerror(errno.EROFS))
-            monkeypatch.setattr(ganlib.io.os, "open", refuse)
+            monkeypatch.setattr(ganlib.files.os, "open", refuse)
             (tmp_path / "ro" / "run").mkdir()
         with pytest.raises(GanlibError) as info:
             train(toy(), tmp_path / "ro" / "run", evaluate=pytest.fail, verbose=False)

@@ -20,7 +20,7 @@ import pytest
 import torch
 
 from ganlib.checkpoint import CHECKPOINT, HISTORY, load_checkpoint
-from ganlib.io import LOCK_FILE
+from ganlib.files import LOCK_FILE
 
 from forkrun import ROOT, ForkServer
 

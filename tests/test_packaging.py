@@ -17,7 +17,7 @@ import ganlib
 ROOT = Path(__file__).resolve().parents[1]
 # lower layers first; a module may import from its own layer and the layers before it, never from a later one
 LAYERS = [
-    {"errors", "io", "argtypes", "layout", "display"},
+    {"errors", "files", "argtypes", "layout", "display"},
     {"data", "models", "losses", "images", "checkpoint", "divergences", "dirac"},
     {"train"},
     {"classifier", "metrics", "bench"},
@@ -53,7 +53,7 @@ def test_ganlib_works_without_fcntl_and_says_so_when_it_cannot_lock(tmp_path):
         import sys, warnings
         sys.modules["fcntl"] = None  # as on a system without it: import fcntl raises ImportError
         import ganlib
-        from ganlib.io import lock_folder
+        from ganlib.files import lock_folder
         with warnings.catch_warnings(record=True) as seen:
             warnings.simplefilter("always")
             with lock_folder({str(tmp_path / "run")!r}):

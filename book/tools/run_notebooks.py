@@ -27,7 +27,7 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from ganlib.io import atomic_path  # noqa: E402
+from ganlib.files import atomic_path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import translate  # noqa: E402

@@ -40,7 +40,7 @@ from myst_parser.parsers.mdit import create_md_parser
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from ganlib.io import write_bytes  # noqa: E402
+from ganlib.files import write_bytes  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 # the files of book/zh that the Sphinx extension reads (coverage, search words) and the folder's name

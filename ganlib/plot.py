@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from .images import grid_array  # plot.grid_array and plot.critic_estimate stay where callers found them
+from .language import tr, use_language_font
 from .train import critic_estimate
 
 
@@ -34,6 +35,7 @@ LOSS_COLOURS = {"minimax": "#E69F00", "nonsaturating": "#0072B2", "wgan": "#009E
 STYLE = {"figure.facecolor": "white", "savefig.facecolor": "white", "axes.facecolor": "white",
          "figure.dpi": 80, "savefig.format": "png"}
 plt.rcParams.update(STYLE)
+use_language_font()  # GANLIB_LANG=zh_CN: a font with Chinese glyphs, or a one-line error
 
 
 def show_grid(images: torch.Tensor, title: str = "", ax=None, nrow: int | None = None):
@@ -51,10 +53,10 @@ def show_points(points: torch.Tensor, centres: torch.Tensor | None = None, title
     if ax is None:
         _, ax = plt.subplots(figsize=(4, 4))
     p = points.detach().cpu().numpy()
-    ax.scatter(p[:, 0], p[:, 1], s=3, alpha=0.4, color="#0072B2", label="generated")
+    ax.scatter(p[:, 0], p[:, 1], s=3, alpha=0.4, color="#0072B2", label=tr("generated"))
     if centres is not None:
         c = centres.cpu().numpy()
-        ax.scatter(c[:, 0], c[:, 1], marker="x", s=40, color="#D55E00", label="mode centres")
+        ax.scatter(c[:, 0], c[:, 1], marker="x", s=40, color="#D55E00", label=tr("mode centres"))
     ax.set_xlim(-lim, lim)
     ax.set_ylim(-lim, lim)
     ax.set_aspect("equal")
@@ -70,10 +72,10 @@ def snapshot_figure(result: Run, steps: Sequence[int] | None = None):
     fig, axes = plt.subplots(1, len(steps), figsize=(3 * len(steps), 3.2), squeeze=False)
     for ax, s in zip(axes[0], steps):
         if result.config.is_toy:
-            show_points(result.snapshots[s], toy_mixture(result.config.dataset).centres, f"step {s}", ax)
+            show_points(result.snapshots[s], toy_mixture(result.config.dataset).centres, tr("step {step}", step=s), ax)
         else:
-            show_grid(result.snapshots[s], f"step {s}", ax)
-    fig.suptitle(f"{result.config.loss} on {result.config.dataset}", fontsize=11)
+            show_grid(result.snapshots[s], tr("step {step}", step=s), ax)
+    fig.suptitle(tr("{loss} on {dataset}", loss=result.config.loss, dataset=result.config.dataset), fontsize=11)
     fig.tight_layout()
     return fig
 
@@ -87,8 +89,8 @@ def loss_curves(histories: Mapping[str, Mapping[str, Sequence[float]]], smooth: 
             k = max(1, min(smooth, len(y)))
             ys = np.convolve(y, np.ones(k) / k, mode="valid")
             ax.plot(np.asarray(h["step"])[k - 1:], ys, label=name, color=LOSS_COLOURS.get(name.split(" ")[0]))
-        ax.set_xlabel("generator step")
-        ax.set_ylabel({"d_loss": "discriminator loss $L_D$", "g_loss": "generator loss $L_G$"}.get(key, key))
+        ax.set_xlabel(tr("generator step"))
+        ax.set_ylabel({"d_loss": tr("discriminator loss $L_D$"), "g_loss": tr("generator loss $L_G$")}.get(key, key))
         ax.grid(alpha=0.3)
     axes[0][-1].legend(fontsize=8)
     fig.tight_layout()
@@ -136,9 +138,9 @@ def loss_shapes_figure(names: Sequence[str] | None = None, logits: Sequence[floa
     names = list(LOSS_NAMES if names is None else names)
     t = torch.linspace(-4, 4, 161, dtype=torch.float64) if logits is None else torch.as_tensor(logits)
     x = t.numpy()
-    titles = {"d_real": f"$L_D$ on a real sample ($f = {other:g}$)",
-              "d_fake": f"$L_D$ on a fake sample ($r = {other:g}$)", "g": "$L_G$ on a fake sample"}
-    xlabels = {"d_real": "real logit $r$", "d_fake": "fake logit $f$", "g": "fake logit $f$"}
+    titles = {"d_real": tr("$L_D$ on a real sample ($f = {other:g}$)", other=other),
+              "d_fake": tr("$L_D$ on a fake sample ($r = {other:g}$)", other=other), "g": tr("$L_G$ on a fake sample")}
+    xlabels = {"d_real": tr("real logit $r$"), "d_fake": tr("fake logit $f$"), "g": tr("fake logit $f$")}
     fig, axes = plt.subplots(2, 3, figsize=(12, 6.4), sharex=True)
     for name in names:
         slices = loss_slices(name, t, other)
@@ -153,8 +155,8 @@ def loss_shapes_figure(names: Sequence[str] | None = None, logits: Sequence[floa
         for row in range(2):
             axes[row][col].grid(alpha=0.3)
             axes[row][col].axvline(0, color="grey", linewidth=0.6)
-    axes[0][0].set_ylabel("loss")
-    axes[1][0].set_ylabel("derivative w.r.t. the logit")
+    axes[0][0].set_ylabel(tr("loss"))
+    axes[1][0].set_ylabel(tr("derivative w.r.t. the logit"))
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=len(names), fontsize=9, frameon=False)
     fig.tight_layout(rect=(0, 0.05, 1, 1))  # room for the legend below the panels
@@ -170,8 +172,8 @@ def weight_histogram(module: torch.nn.Module, clip: float | None = None, title: 
     if clip is not None:
         for v in (-clip, clip):
             ax.axvline(v, color="#D55E00", linestyle="--", linewidth=1)
-    ax.set_xlabel("parameter value")
-    ax.set_ylabel("count")
+    ax.set_xlabel(tr("parameter value"))
+    ax.set_ylabel(tr("count"))
     ax.set_title(title, fontsize=10)
     return ax
 
@@ -188,8 +190,8 @@ def critic_curve(result: Run, eval_key: str | None = None, eval_label: str | Non
     k = max(1, min(smooth, len(y)))
     colour = LOSS_COLOURS.get(result.config.loss, "#0072B2")
     ax.plot(np.asarray(h["step"])[k - 1:], np.convolve(y, np.ones(k) / k, mode="valid"), color=colour,
-            label=r"critic estimate $-L_D$ (smoothed)")
-    ax.set_xlabel("generator step")
+            label=tr(r"critic estimate $-L_D$ (smoothed)"))
+    ax.set_xlabel(tr("generator step"))
     ax.set_ylabel(r"$\mathbb{E}[r] - \mathbb{E}[f]$", color=colour if twin and eval_key else "black")
     ax.grid(alpha=0.3)
     handles = list(ax.get_lines())
@@ -201,7 +203,7 @@ def critic_curve(result: Run, eval_key: str | None = None, eval_label: str | Non
         if twin:
             ax2.set_ylabel(eval_label or eval_key)
     ax.legend(handles=handles, loc="upper right", fontsize=8)
-    ax.set_title(f"{result.config.loss} on {result.config.dataset}", fontsize=10)
+    ax.set_title(tr("{loss} on {dataset}", loss=result.config.loss, dataset=result.config.dataset), fontsize=10)
     return ax
 
 
@@ -257,7 +259,7 @@ def eval_curves(runs: Mapping[str, Run | Sequence[Mapping[str, float]]], keys: S
             ax.plot([e["step"] for e in evals], [e[key] for e in evals], marker="o", markersize=3,
                     linestyle=style, color=LOSS_COLOURS.get(loss), label=name)
     for ax, key in zip(axes[0], keys):
-        ax.set_xlabel("generator step")
+        ax.set_xlabel(tr("generator step"))
         ax.set_ylabel(labels.get(key, key))
         if key in logy:
             ax.set_yscale("log")

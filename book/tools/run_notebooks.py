@@ -9,8 +9,12 @@ This is the only way the stored outputs are made: the book builds with execution
 compares a fresh run against them. Each notebook is written atomically, only if it ran cleanly and its
 outputs pass book/tools/output_check.py (no absolute path, no repeated stderr line).
 Every chapter's install cell is (re)written from one template, with the repository URL and branch
-from _config.yml. The Chinese notebooks of the chapters that ran are then made again
-(book/tools/translate.py), since they carry the English code cells and outputs.
+from _config.yml.
+
+Then each chapter's Chinese notebook is made again (book/tools/translate.py: the English code, Chinese
+comments and the Chinese install cell, which sets GANLIB_LANG=zh_CN) and run the same way, so that its
+figures and printouts are drawn in Chinese; it is saved only if every output that nbval compares prints the
+same numbers as the English run. ``--chinese-only`` runs just the Chinese notebooks.
 """
 
 from __future__ import annotations
@@ -30,8 +34,9 @@ sys.path.insert(0, str(ROOT))
 from ganlib.files import atomic_path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import translate  # noqa: E402
 from output_check import problems  # noqa: E402
+
+EXECUTED = "ganlib_outputs"  # the metadata of a Chinese notebook run here (translate.py keeps its outputs)
 
 INSTALL_MARK = "# ganlib-install"
 # The install cell of every chapter. It runs in Colab, in Jupyter and under nbval, and does nothing where
@@ -45,6 +50,22 @@ BRANCH = "{branch}"
 if importlib.util.find_spec("ganlib") is None:
     subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", f"git+{{REPO}}@{{BRANCH}}"])
     importlib.invalidate_caches()"""
+# The Chinese edition's install cell: the same, and it chooses the language of ganlib's figures and printouts
+# (GANLIB_LANG, read by ganlib.language), so that the chapters' code is the same in both editions; the
+# figures need a font with Chinese glyphs, which Colab lacks: there the cell installs Debian's.
+INSTALL_CELL_ZH = """\
+# ganlib-install：缺少 ganlib 时（如在 Colab 上），从课程仓库安装
+import importlib, importlib.util, os, subprocess, sys
+REPO = os.environ.get("GANLIB_REPO", "{url}")
+BRANCH = "{branch}"
+os.environ["GANLIB_LANG"] = "zh_CN"  # 中文版：ganlib 的图和输出用中文
+if importlib.util.find_spec("ganlib") is None:
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", f"git+{{REPO}}@{{BRANCH}}"])
+    importlib.invalidate_caches()
+if "google.colab" in sys.modules and not subprocess.run(["fc-list", ":lang=zh"], capture_output=True).stdout:
+    # Colab 没有中文字体：装上文泉驿微米黑，图中的中文才不会显示成方框
+    subprocess.check_call("apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei", shell=True)"""
+INSTALL_CELLS = {"en": INSTALL_CELL, "zh_CN": INSTALL_CELL_ZH}
 
 
 def repository() -> tuple[str, str]:
@@ -57,9 +78,10 @@ def repository() -> tuple[str, str]:
     return url.group(1), branch.group(1)
 
 
-def install_cell() -> str:
+def install_cell(language: str = "en") -> str:
+    """The install cell of the edition in ``language`` (``en`` or ``zh_CN``)."""
     url, branch = repository()
-    return INSTALL_CELL.format(url=url, branch=branch)
+    return INSTALL_CELLS[language].format(url=url, branch=branch)
 
 
 def set_install_cell(nb: nbformat.NotebookNode, source: str) -> None:
@@ -75,9 +97,9 @@ def save(nb: nbformat.NotebookNode, path: Path) -> None:
         nbformat.write(nb, str(tmp))
 
 
-def run(path: Path, budget: str, timeout: int) -> float:
+def run(path: Path, budget: str, timeout: int, language: str = "en") -> float:
     nb = nbformat.read(path, as_version=4)
-    set_install_cell(nb, install_cell())
+    set_install_cell(nb, install_cell(language))
     # nbclient stores the state of the widgets this run creates, and keeps an old state when it creates
     # none: a stale state would make the book load the widget manager for nothing
     nb.metadata.pop("widgets", None)
@@ -87,10 +109,35 @@ def run(path: Path, budget: str, timeout: int) -> float:
                             resources={"metadata": {"path": str(path.parent)}})
     client.execute()
     found = problems(nb)
+    if language != "en":
+        found += different_numbers(nbformat.read(ROOT / "book" / path.name, as_version=4), nb)
+        nb.metadata[EXECUTED] = {"language": language, "budget": budget}
     if found:
         sys.exit(f"{path.name}: NOT saved, its outputs must not carry these:\n  " + "\n  ".join(found))
     save(nb, path)
     return time.perf_counter() - start
+
+
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[+-]?\d+)?")
+
+
+def numbers(cell: nbformat.NotebookNode) -> list[str]:
+    """The numbers of a code cell's text outputs (printed text and plain-text results), in order."""
+    text = "".join(o.get("text", "") if o.output_type == "stream" else o.get("data", {}).get("text/plain", "")
+                   for o in cell.get("outputs", []) if o.output_type != "display_data" or "text/html" not in o.data)
+    # a figure's repr (<Figure size 800x256 with 2 Axes>) says nothing about the run
+    return _NUMBER.findall(re.sub(r"<Figure size [^>]*>", "", text))
+
+
+def different_numbers(english: nbformat.NotebookNode, chinese: nbformat.NotebookNode) -> list[str]:
+    """Cells whose outputs, which nbval compares (not tagged nbval-ignore-output), print other numbers in the
+    Chinese run than in the stored English one: the editions must show the same results."""
+    found = []
+    for i, (en, zh) in enumerate(zip(english.cells, chinese.cells)):
+        if en.cell_type == "code" and "nbval-ignore-output" not in en.metadata.get("tags", []) \
+                and numbers(en) != numbers(zh):
+            found.append(f"cell {i}: numbers {numbers(zh)[:8]} where the English run printed {numbers(en)[:8]}")
+    return found
 
 
 def main() -> None:
@@ -100,21 +147,30 @@ def main() -> None:
     parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
     parser.add_argument("--install-cell-only", action="store_true",
                         help="rewrite each chapter's install cell from the template, execute nothing")
+    parser.add_argument("--chinese-only", action="store_true",
+                        help="run only the Chinese notebooks (after a change to the translations of the code)")
     args = parser.parse_args()
     paths = args.notebooks or sorted((ROOT / "book").glob("[0-9]*.ipynb"))
     for p in paths:
         if p.resolve().parent != ROOT / "book":
-            sys.exit(f"run_notebooks: {p} is not an English chapter (book/*.ipynb); the Chinese notebooks in "
-                     "book/zh are made from the English ones by book/tools/translate.py")
+            sys.exit(f"run_notebooks: {p} is not an English chapter (book/*.ipynb); its Chinese notebook in "
+                     "book/zh is made from it by book/tools/translate.py and run after it")
+    import translate  # here: translate imports this module's install cell template
+
     for p in paths:
         if args.install_cell_only:
             nb = nbformat.read(p, as_version=4)
             set_install_cell(nb, install_cell())
             save(nb, p)
-        else:
+            continue
+        if not args.chinese_only:
             print(f"{p.name}: running with GANLIB_BUDGET={args.budget} ...", flush=True)
             print(f"{p.name}: done in {run(p, args.budget, args.timeout):.0f} s", flush=True)
-    # the Chinese notebooks carry the English code and outputs: make them again from the new ones
+        # the Chinese notebook: the new English code with the Chinese comments and install cell, then run
+        translate.main(["--chapter", p.stem])
+        zh = ROOT / "book" / translate.ZH_FOLDER / p.name
+        print(f"{zh.relative_to(ROOT)}: running in Chinese with GANLIB_BUDGET={args.budget} ...", flush=True)
+        print(f"{zh.relative_to(ROOT)}: done in {run(zh, args.budget, args.timeout, 'zh_CN'):.0f} s", flush=True)
     translate.main([arg for p in paths for arg in ("--chapter", p.stem)])
 
 

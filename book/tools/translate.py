@@ -23,17 +23,20 @@ same formulas, code, roles and link targets, and the same numbers in the text; a
 from __future__ import annotations
 
 import argparse
+import ast
 import difflib
+import io
 import json
 import re
 import sys
+import tokenize
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+import polib
 import yaml
-from babel.messages.pofile import read_po, unescape
 from markdown_it.renderer import RendererHTML
 from myst_parser.config.main import MdParserConfig
 from myst_parser.parsers.mdit import create_md_parser
@@ -46,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 # the files of book/zh that the Sphinx extension reads (coverage, search words) and the folder's name
 from editions import COVERAGE, SEARCH_TERMS  # noqa: E402
 from editions import ZH as ZH_FOLDER  # noqa: E402  (editions is found through the sys.path entry above)
+from run_notebooks import INSTALL_MARK, install_cell  # noqa: E402
 
 BOOK = ROOT / "book"
 LANGUAGE = "zh_CN"
@@ -174,6 +178,7 @@ class Entry:
     previous: str = ""
     comments: list[str] = field(default_factory=list)
     cells: list[int] = field(default_factory=list)
+    refs: list[str] = field(default_factory=list)  # "file:place" references, where cells do not say it
 
 
 def catalogue_path(chapter: str) -> Path:
@@ -184,21 +189,12 @@ def read_catalogue(path: Path) -> dict[str, Entry]:
     """The messages of a PO file (none if it does not exist); the header is not a message."""
     if not path.exists():
         return {}
-    with path.open("rb") as f:
-        catalog = read_po(f, charset="utf-8")
-    entries = {}
-    for message in catalog:
-        if not message.id:
-            continue
-        # Babel reads the "#| msgid" lines (the English a fuzzy translation was made for) as comments
-        comments = [c for c in message.user_comments if not c.startswith("|")]
-        previous = "".join(unescape(c[1:].strip().removeprefix("msgid").strip())
-                           for c in message.user_comments if c.startswith("|"))
-        entries[message.id] = Entry(message.id, message.string or "", message.fuzzy, previous, comments)
-    return entries
+    return {e.msgid: Entry(e.msgid, e.msgstr, "fuzzy" in e.flags, e.previous_msgid or "",
+                           e.tcomment.split("\n") if e.tcomment else [])
+            for e in polib.pofile(str(path), wrapwidth=0) if e.msgid}
 
 
-def merge(old: dict[str, Entry], current: dict[str, list[int]]) -> list[Entry]:
+def merge(old: dict[str, Entry], current: dict[str, list]) -> list[Entry]:
     """The catalogue for the current English blocks: translations kept where the English is unchanged; for a
     new block, the translation of the most similar vanished block offered as fuzzy (used by nobody until a
     translator checks it and removes the flag); blocks no longer in the English dropped."""
@@ -219,40 +215,26 @@ def merge(old: dict[str, Entry], current: dict[str, list[int]]) -> list[Entry]:
     return merged
 
 
-def _po_string(keyword: str, text: str) -> str:
-    """``keyword "..."`` in PO syntax, one source line per line of ``text``."""
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\t", "\\t")
-    lines = escaped.split("\n")
-    if len(lines) == 1:
-        return f'{keyword} "{lines[0]}"\n'
-    parts = [line + "\\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
-    return f'{keyword} ""\n' + "".join(f'"{p}"\n' for p in parts)
+def _po_text(header: str, entries: list[Entry], reference: str) -> str:
+    """A catalogue as PO text (polib, lines never wrapped; deterministic: no dates, no tool versions):
+    ``header`` as its leading comment, each entry with its references ``reference:cell``."""
+    po = polib.POFile(wrapwidth=0)
+    po.header = header
+    po.metadata = {"Project-Id-Version": "GAN Loss Lab", "Language": LANGUAGE, "MIME-Version": "1.0",
+                   "Content-Type": "text/plain; charset=UTF-8", "Content-Transfer-Encoding": "8bit"}
+    for entry in entries:
+        po.append(polib.POEntry(
+            msgid=entry.msgid, msgstr=entry.msgstr, tcomment="\n".join(entry.comments),
+            occurrences=[(ref, "") for ref in entry.refs or [f"{reference}:{c}" for c in sorted(set(entry.cells))]],
+            flags=["fuzzy"] if entry.fuzzy else [], previous_msgid=entry.previous if entry.fuzzy else None))
+    return str(po)
 
 
 def write_catalogue(chapter: str, entries: list[Entry]) -> str:
-    """The PO text of a chapter's catalogue (deterministic: no dates, no tool versions)."""
-    out = [
-        f"# Chinese translation of the GAN Loss Lab page {source(chapter).relative_to(ROOT).as_posix()}.\n",
-        "# Updated by book/tools/translate.py; translators edit only msgstr, comments and the fuzzy flag.\n",
-        'msgid ""\n',
-        'msgstr ""\n',
-        '"Project-Id-Version: GAN Loss Lab\\n"\n',
-        f'"Language: {LANGUAGE}\\n"\n',
-        '"MIME-Version: 1.0\\n"\n',
-        '"Content-Type: text/plain; charset=UTF-8\\n"\n',
-        '"Content-Transfer-Encoding: 8bit\\n"\n',
-    ]
-    name = source(chapter).name
-    for entry in entries:
-        out.append("\n")
-        out.extend(f"# {c}\n" if c else "#\n" for c in entry.comments)
-        out.append("#: " + " ".join(f"{name}:{cell}" for cell in sorted(set(entry.cells))) + "\n")
-        if entry.fuzzy:
-            out.append("#, fuzzy\n")
-            out.append("".join("#| " + line for line in _po_string("msgid", entry.previous).splitlines(True)))
-        out.append(_po_string("msgid", entry.msgid))
-        out.append(_po_string("msgstr", entry.msgstr))
-    return "".join(out)
+    """The PO text of a chapter's catalogue."""
+    header = (f"Chinese translation of the GAN Loss Lab page {source(chapter).relative_to(ROOT).as_posix()}.\n"
+              "Updated by book/tools/translate.py; translators edit only msgstr, comments and the fuzzy flag.")
+    return _po_text(header, entries, source(chapter).name)
 
 
 # --- checks of a translation ---------------------------------------------------------------------------------
@@ -264,6 +246,15 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 # tokens whose content must be the same in both languages (formulas, code, roles)
 _VERBATIM = {"math_inline", "math_block", "math_block_label", "amsmath", "code_inline", "code_block", "fence",
              "myst_role", "myst_target", "html_inline", "html_block"}
+
+
+_TITLED_ROLES = {"doc", "ref"}
+
+
+def _role_target(content: str) -> str:
+    """The target of a cross-reference role: ``04_x`` of ``04_x`` and of ``title <04_x>``."""
+    match = re.fullmatch(r"(?s).*<([^<>]+)>\s*", content)
+    return (match.group(1) if match else content).strip()
 
 
 def _features(text: str) -> tuple[Counter, Counter]:
@@ -288,7 +279,10 @@ def _features(text: str) -> tuple[Counter, Counter]:
                 walk(_PARSER.parse(token.content))
                 continue
             key = token.type
-            if token.type in _VERBATIM:
+            if token.type == "myst_role" and token.meta.get("name") in _TITLED_ROLES:
+                # a cross-reference keeps its target; its title is the translator's ({doc}`第 4 章 <04_x>`)
+                key = (token.type, token.meta["name"], _role_target(token.content))
+            elif token.type in _VERBATIM:
                 key = (token.type, token.meta.get("name", ""), token.content, token.info)
             elif token.type == "heading_open":
                 key = (token.type, token.tag)
@@ -374,30 +368,180 @@ def term_misses(entry: Entry, pairs: list[tuple[str, str]]) -> list[str]:
 
 # --- the Chinese sources -------------------------------------------------------------------------------------
 
+_BARE_DOC = re.compile(r"\{doc\}`((\d+)_[\w-]+)`")
+
+
+def chapter_titles(text: str) -> str:
+    """Cross-references to a numbered chapter written bare ({doc}`04_wasserstein`, which shows the chapter's
+    full title) given the title 第 4 章, the chapter's number being its file's, as the text counts them."""
+    return _BARE_DOC.sub(lambda m: f"{{doc}}`第 {int(m.group(2))} 章 <{m.group(1)}>`", text)
+
+
 def translate_text(text: str, table: dict[str, str]) -> str:
     """``text`` with every block that has a usable translation in ``table`` replaced by it; Colab links point
-    at the Chinese notebooks."""
+    at the Chinese notebooks; bare cross-references to chapters read 第 N 章."""
     out = []
     for piece, gap in split_blocks(text):
         key = _msgid(piece)
         if not gap and key in table:
-            piece = table[key] + piece[len(key):]
+            piece = chapter_titles(table[key]) + piece[len(key):]
         out.append(piece)
     text = _COLAB.sub(lambda m: m.group(1) + "zh/" + m.group(2), "".join(out))
     return text.replace("[![Open In Colab]", "[![在 Colab 中打开]")
 
 
-def chinese_page(chapter: str, table: dict[str, str]) -> str:
-    """The Chinese text of a chapter: a notebook whose markdown cells are translated and whose code cells,
-    outputs and metadata are the English notebook's, or a translated markdown page."""
+# --- the code: comments, the messages ganlib prints and draws, outputs ---------------------------------------
+
+# where the Chinese notebooks' code comments are translated (one catalogue for the code of every chapter)
+CODE_CATALOGUE = CATALOGUES / "code.po"
+# ganlib's own catalogue: the messages of tr("...") calls in ganlib and in the chapters' code, which ganlib
+# translates at run time (ganlib/language.py) from the compiled .mo shipped with the package
+GANLIB_CATALOGUE = ROOT / "ganlib" / "locale" / LANGUAGE / "LC_MESSAGES" / "ganlib.po"
+# the metadata key that marks a Chinese notebook whose outputs come from running it (run_notebooks.py)
+EXECUTED = "ganlib_outputs"
+
+
+def _comments(code: str) -> list[tokenize.TokenInfo]:
+    """The comment tokens of a cell's code."""
+    try:
+        return [t for t in tokenize.generate_tokens(io.StringIO(code).readline) if t.type == tokenize.COMMENT]
+    except (tokenize.TokenError, SyntaxError) as exc:
+        raise SystemExit(f"translate: a code cell does not tokenize as Python ({exc}):\n{code[:200]}") from exc
+
+
+def comment_text(token: tokenize.TokenInfo) -> str:
+    return token.string.lstrip("#").strip()
+
+
+def is_install_cell(code: str) -> bool:
+    return INSTALL_MARK in code
+
+
+def code_cells(chapter: str) -> list[tuple[int, str]]:
+    """(cell number, source) of every code cell of a notebook chapter, the install cell left out (each edition
+    has its own, from run_notebooks.py's template)."""
+    path = source(chapter)
+    if path.suffix != ".ipynb":
+        return []
+    nb = nbformat.read(path, as_version=4)
+    return [(i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "code" and not is_install_cell(c.source)]
+
+
+def comment_messages() -> dict[str, list[str]]:
+    """Every distinct code comment with words, of every chapter, and where it is (``chapter.ipynb:cell``)."""
+    found: dict[str, list[str]] = {}
+    for chapter in chapters():
+        for cell, code in code_cells(chapter):
+            for token in _comments(code):
+                text = comment_text(token)
+                if has_prose(text) and not text.startswith("noqa"):
+                    found.setdefault(text, []).append(f"{source(chapter).name}:{cell}")
+    return found
+
+
+def translate_comments(code: str, table: dict[str, str]) -> str:
+    """``code`` with each comment that has a translation in ``table`` replaced by it."""
+    lines = code.split("\n")
+    for token in reversed(_comments(code)):
+        text = comment_text(token)
+        if text in table:
+            (row, col), (_, end) = token.start, token.end
+            lines[row - 1] = lines[row - 1][:col] + "# " + table[text] + lines[row - 1][end:]
+    return "\n".join(lines)
+
+
+def without_comments(code: str) -> str:
+    """``code`` without its comments (and the spaces they leave at line ends): what both editions share."""
+    lines = code.split("\n")
+    for token in reversed(_comments(code)):
+        (row, col), (_, end) = token.start, token.end
+        lines[row - 1] = (lines[row - 1][:col] + lines[row - 1][end:]).rstrip()
+    return "\n".join(lines)
+
+
+def _tr_literal(node: ast.AST) -> str | None:
+    """The message of a ``tr("...")`` call with a literal first argument, else None."""
+    if not (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)):
+        return None
+    name = getattr(node.func, "id", getattr(node.func, "attr", ""))
+    return node.args[0].value if name == "tr" and isinstance(node.args[0].value, str) else None
+
+
+def tr_messages() -> dict[str, list[str]]:
+    """The messages of every ``tr("...")`` call in ganlib's modules and in the chapters' code, and where."""
+    found: dict[str, list[str]] = {}
+    places = [(p.relative_to(ROOT).as_posix(), p.read_text()) for p in sorted((ROOT / "ganlib").glob("*.py"))]
+    places += [(f"{source(c).name}:{cell}", code) for c in chapters() for cell, code in code_cells(c)]
+    for place, code in places:
+        for node in ast.walk(ast.parse(code)):
+            message = _tr_literal(node)
+            if message is not None and place not in found.setdefault(message, []):
+                found[message].append(place)
+    return found
+
+
+def _catalogue_with_refs(path: Path, current: dict[str, list[str]]) -> list[Entry]:
+    entries = merge(read_catalogue(path), {k: [] for k in current})
+    for entry in entries:
+        entry.refs = current[entry.msgid]
+    return entries
+
+
+def code_catalogue() -> list[Entry]:
+    return _catalogue_with_refs(CODE_CATALOGUE, comment_messages())
+
+
+def ganlib_catalogue() -> list[Entry]:
+    return _catalogue_with_refs(GANLIB_CATALOGUE, tr_messages())
+
+
+def compiled(entries: list[Entry]) -> bytes:
+    """The gettext .mo of a catalogue's translated entries (what ganlib reads at run time)."""
+    po = polib.POFile()
+    po.metadata = {"Language": LANGUAGE, "Content-Type": "text/plain; charset=UTF-8"}
+    for msgid, msgstr in usable_table(entries).items():
+        po.append(polib.POEntry(msgid=msgid, msgstr=msgstr))
+    return po.to_binary()
+
+
+def usable_table(entries: list[Entry]) -> dict[str, str]:
+    return {e.msgid: e.msgstr for e in entries if e.msgstr and not e.fuzzy}
+
+
+def chinese_notebook(chapter: str, table: dict[str, str], comments: dict[str, str]) -> str:
+    """The Chinese notebook: translated markdown; the English code with Chinese comments and the Chinese
+    install cell; the outputs of its last run in Chinese (run_notebooks.py) while the code (comments aside)
+    is unchanged since, else the English notebook's outputs, and then it is no longer marked as run."""
+    nb = nbformat.read(source(chapter), as_version=4)
+    old_path = ZH / source(chapter).name
+    old = nbformat.read(old_path, as_version=4) if old_path.exists() else None
+    executed = old is not None and EXECUTED in old.metadata and len(old.cells) == len(nb.cells)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown":
+            cell.source = translate_text(cell.source, table)
+        elif cell.cell_type == "code":
+            before = old.cells[i] if executed else None
+            if is_install_cell(cell.source):
+                cell.source = install_cell(LANGUAGE)
+            else:
+                executed = executed and before.cell_type == "code" and \
+                    without_comments(before.source) == without_comments(cell.source)
+                cell.source = translate_comments(cell.source, comments)
+    if executed:
+        for cell, before in zip(nb.cells, old.cells):
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = before.outputs, before.get("execution_count")
+        nb.metadata.pop("widgets", None)
+        nb.metadata.update({k: old.metadata[k] for k in (EXECUTED, "widgets") if k in old.metadata})
+    return nbformat.writes(nb) + "\n"
+
+
+def chinese_page(chapter: str, table: dict[str, str], comments: dict[str, str] | None = None) -> str:
+    """The Chinese text of a chapter: a notebook (see ``chinese_notebook``) or a translated markdown page."""
     path = source(chapter)
     if path.suffix == ".md":
         return translate_text(path.read_text(), table)
-    nb = nbformat.read(path, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            cell.source = translate_text(cell.source, table)
-    return nbformat.writes(nb) + "\n"
+    return chinese_notebook(chapter, table, comments or {})
 
 
 def _relative_to_zh(path: str) -> str:
@@ -431,7 +575,7 @@ def chinese_toc() -> str:
 @dataclass
 class Edition:
     """Everything the script writes (path -> text), the coverage of each chapter, and the failed checks."""
-    files: dict[Path, str]
+    files: dict[Path, str | bytes]
     coverage: dict[str, dict[str, int]]
     failures: list[str]
 
@@ -439,10 +583,12 @@ class Edition:
 def edition(only: list[str] | None = None) -> Edition:
     """The Chinese edition; with ``only``, just those chapters' catalogues and pages (no config, no coverage
     file), so that a translator can check one chapter while others edit theirs."""
-    files: dict[Path, str] = {}
+    files: dict[Path, str | bytes] = {}
     coverage: dict[str, dict[str, int]] = {}
     failures: list[str] = []
     terms = glossary()
+    code_entries = code_catalogue()
+    comments = usable_table(code_entries)
     for chapter in only or chapters():
         entries = merge(read_catalogue(catalogue_path(chapter)), messages(chapter))
         files[catalogue_path(chapter)] = write_catalogue(chapter, entries)
@@ -457,14 +603,30 @@ def edition(only: list[str] | None = None) -> Edition:
                 table[entry.msgid] = entry.msgstr
         coverage[chapter] = {"translated": len(table), "total": len(entries),
                              "fuzzy": sum(e.fuzzy for e in entries)}
-        files[ZH / source(chapter).name] = chinese_page(chapter, table)
+        files[ZH / source(chapter).name] = chinese_page(chapter, table, comments)
     if only:
         return Edition(files, coverage, failures)
+    files[CODE_CATALOGUE] = _po_text(
+        "Chinese translation of the code comments of the GAN Loss Lab chapters.\n"
+        "Updated by book/tools/translate.py; translators edit only msgstr, comments and the fuzzy flag.",
+        code_entries, "")
+    coverage["code comments"] = _count(code_entries)
+    ganlib_entries = ganlib_catalogue()
+    files[GANLIB_CATALOGUE] = _po_text(
+        "Chinese messages of ganlib's figures and printouts: tr(\"...\") in ganlib and in the chapters' code.\n"
+        "Updated by book/tools/translate.py; translators edit only msgstr, comments and the fuzzy flag.",
+        ganlib_entries, "")
+    files[GANLIB_CATALOGUE.with_suffix(".mo")] = compiled(ganlib_entries)
+    coverage["ganlib messages"] = _count(ganlib_entries)
     files[ZH / "_config.yml"] = chinese_config()
     files[ZH / "_toc.yml"] = chinese_toc()
     files[ZH / SEARCH_TERMS] = search_terms()
     files[ZH / COVERAGE] = json.dumps({"language": LANGUAGE, "chapters": coverage}, indent=1) + "\n"
     return Edition(files, coverage, failures)
+
+
+def _count(entries: list[Entry]) -> dict[str, int]:
+    return {"translated": len(usable_table(entries)), "total": len(entries), "fuzzy": sum(e.fuzzy for e in entries)}
 
 
 def report(coverage: dict[str, dict[str, int]]) -> str:
@@ -476,9 +638,10 @@ def report(coverage: dict[str, dict[str, int]]) -> str:
     return "\n".join(lines)
 
 
-def stale(files: dict[Path, str]) -> list[Path]:
+def stale(files: dict[Path, str | bytes]) -> list[Path]:
     """The files whose content on disk is not what the script would write."""
-    return [p for p, text in files.items() if not p.exists() or p.read_text() != text]
+    return [p for p, data in files.items()
+            if not p.exists() or p.read_bytes() != (data if isinstance(data, bytes) else data.encode())]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -497,7 +660,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"out of date: {path.relative_to(ROOT).as_posix()} (run python3 book/tools/translate.py)")
         return 1 if changed or result.failures else 0
     for path in changed:
-        write_bytes(result.files[path].encode(), path)  # atomic: a killed run leaves the old file or the new
+        data = result.files[path]
+        # atomic: a killed run leaves the old file or the new
+        write_bytes(data if isinstance(data, bytes) else data.encode(), path)
         print("wrote", path.relative_to(ROOT).as_posix())
     return 1 if result.failures else 0
 

@@ -23,8 +23,8 @@ from .errors import GanlibError
 from .files import save_figure
 from .layout import POINTS, run_dir, sample_png
 from .losses import LOSS_NAMES
-from .protocols import INVALID_PAIRS
 from .plot import LOSS_COLOURS, show_points
+from .protocols import INVALID_PAIRS
 
 
 @dataclass(frozen=True)
@@ -224,7 +224,8 @@ def seeds_needed(a: list[float], b: list[float], pairs: int) -> int | None:
 
 def pairs_rule(pairs: int) -> str:
     """The rule under a pairwise table, with the family size and the seeds-needed definition."""
-    return (f"Rule: {stats.RULE}; here the family is this table's {pairs} pairs. Seeds needed (unresolved "
+    return (f"Rule: {stats.RULE}; here the family is this table's {pairs} pair{'' if pairs == 1 else 's'}. "
+            f"Seeds needed (unresolved "
             f"pairs): the fewest seeds per loss at which a true difference as large as the observed one, with the "
             f"pair's pooled spread, would be resolved with {POWER_TARGET:.0%} power at the Bonferroni level "
             f"{stats.ALPHA:.2f}/{pairs} (simulated; Holm is at least as powerful); "
@@ -247,7 +248,7 @@ def pairwise_table(results: dict, dataset: str, protocol: str = "paper", metric:
         ci = "–" if p["ci95"] is None else f"[{fmt.format(p['ci95'][0])}, {fmt.format(p['ci95'][1])}]"
         adj = "–" if p["p_holm"] is None else f"{p['p_holm']:.3f}"
         need = "–"
-        if p["p"] is not None and not p["resolved"]:
+        if p["p"] is not None and not p["resolved"] and p["diff"] != 0:
             n = seeds_needed(groups[p["a"]], groups[p["b"]], tested)
             need = f"> {SEEDS_NEEDED_MOST}" if n is None else str(n)
         lines.append(f"| {p['a']} | {p['b']} | {fmt.format(p['diff'])} | {ci} | {adj} | "
@@ -315,6 +316,33 @@ def trajectory_value(e: dict, metric: str) -> float | None:
     return e.get(metric)
 
 
+def one_setting_table(study: dict, ring: dict, metric: str = "modes_covered") -> str:
+    """A Markdown table of a one-setting study (``ganlib.one_setting``): per restored setting, ``metric``
+    per seed, mean ± std, the high-quality share, and the difference from the controlled grid's runs of the
+    same loss (Welch's 95 % interval, Holm's correction over the table's rows)."""
+    controlled = block(ring, "ring", "controlled")
+    rows = {}
+    for r in study["runs"]:
+        rows.setdefault((r["loss"], r["setting"], str(r["value"])), []).append(r)
+    tests = {k: stats.welch([r[metric] for r in v], values(controlled, k[0], metric)) for k, v in rows.items()}
+    keys = [k for k, t in tests.items() if t["p"] is not None]
+    adjusted = dict(zip(keys, stats.holm([tests[k]["p"] for k in keys])))
+    fmt = COLUMNS[metric].fmt
+    lines = [f"| loss | restored setting | {COLUMNS[metric].label} per seed | mean ± std | high-quality share | "
+             "difference from controlled | 95 % interval | Holm p | resolved |", "|---" * 9 + "|"]
+    for (loss, key, value), runs in rows.items():
+        c, t = stats.cell([r[metric] for r in runs]), tests[(loss, key, value)]
+        ci = "–" if t["ci95"] is None else f"[{fmt.format(t['ci95'][0])}, {fmt.format(t['ci95'][1])}]"
+        p = adjusted.get((loss, key, value))
+        lines.append(f"| {loss} | {key} {value} | {', '.join(str(r[metric]) for r in runs)} | "
+                     f"{fmt.format(c['mean'])} ± {fmt.format(c['std'])} | "
+                     f"{np.mean([r['high_quality'] for r in runs]):.2f} | {fmt.format(t['diff'])} | {ci} | "
+                     f"{'–' if p is None else f'{p:.3f}'} | {'yes' if p is not None and p < stats.ALPHA else 'no'} |")
+    return "\n".join(lines) + (f"\n\n*Rule: Welch's t-test of each row against the controlled grid's runs of "
+                               f"its loss, Holm's correction over the {len(keys)} rows; resolved when the adjusted "
+                               f"p-value is below {stats.ALPHA:.2f}.*")
+
+
 def _interp_at(run: dict, x: str, at: float, metric: str) -> float | None:
     pts = [(e[x], trajectory_value(e, metric)) for e in run["evals"] if x in e and metric in e]
     if not pts or at > pts[-1][0]:
@@ -349,9 +377,11 @@ def equal_compute_table(results: dict, dataset: str, protocol: str = "paper", x:
 
 
 def _sweep_blocks(results: dict, dataset: str) -> list[dict]:
-    """The controlled protocol's experiments on ``dataset`` (its own rate and the sweep's), by learning rate."""
+    """The controlled protocol's experiments on ``dataset`` at each swept learning rate (its own rate and the
+    sweep's), by rate; the normalisation factor's experiments are left out."""
     experiments = results["datasets"].get(dataset, {"experiments": {}})["experiments"].values()
-    return sorted((b for b in experiments if b["protocol"] == "controlled"), key=lambda b: b["lr"])
+    return sorted((b for b in experiments if b["protocol"] == "controlled" and "-norm-" not in b["variant"]),
+                  key=lambda b: b["lr"])
 
 
 def sweep_table(results: dict, dataset: str = "mnist", metric: str = "fcd") -> str:
@@ -381,13 +411,6 @@ def sweep_table(results: dict, dataset: str = "mnist", metric: str = "fcd") -> s
     return "\n".join(lines) + "\n\n*(n): finished seeds. Spread: largest minus smallest mean over the rates.*"
 
 
-def _rate_blocks(results: dict, dataset: str) -> list[dict]:
-    """The controlled experiments at each swept learning rate (``variant`` ``controlled`` or
-    ``controlled-lr…``), by rate; the normalisation variants are left out."""
-    return [b for b in _sweep_blocks(results, dataset) if b.get("d_norm", "layer") == "layer"
-            and not b["variant"].startswith("controlled-norm")]
-
-
 def best_rates(results: dict, dataset: str = "mnist", metric: str = "fcd") -> dict[str, dict]:
     """Per loss, the swept rate with the best mean ``metric`` (lowest FCD) among the rates where it has at
     least ``stats.MIN_SEEDS`` finished seeds: ``{"lr", "cell", "values", "rates"}`` (rates: how many
@@ -395,7 +418,7 @@ def best_rates(results: dict, dataset: str = "mnist", metric: str = "fcd") -> di
     lower = COLUMNS[metric].better == "lower"
     out = {}
     for loss in LOSS_NAMES:
-        options = [(b["lr"], values(b, loss, metric)) for b in _rate_blocks(results, dataset)]
+        options = [(b["lr"], values(b, loss, metric)) for b in _sweep_blocks(results, dataset)]
         options = [(lr, v) for lr, v in options if len(v) >= stats.MIN_SEEDS]
         if options:
             lr, v = (min if lower else max)(options, key=lambda o: float(np.mean(o[1])))
@@ -450,8 +473,7 @@ def norm_heatmap(results: dict, dataset: str = "mnist", metric: str = "fcd"):
         data[LOSS_NAMES.index(loss), NORMS.index(norm)] = c["mean"]
     fig, ax = plt.subplots(figsize=(5.2, 4.2))
     shown = np.ma.masked_invalid(np.log10(data))
-    im = ax.imshow(shown, cmap="viridis_r", aspect="auto")
-    im.cmap.set_bad("0.85")
+    im = ax.imshow(shown, cmap=plt.get_cmap("viridis_r").with_extremes(bad="0.85"), aspect="auto")
     for (loss, norm), c in grid.items():
         i, j = LOSS_NAMES.index(loss), NORMS.index(norm)
         ax.text(j, i, f"{COLUMNS[metric].fmt.format(c['mean'])}\n({c['n']})", ha="center", va="center", fontsize=8,
@@ -495,13 +517,19 @@ def strip_plot(results: dict, dataset: str, variants: list[str], metric: str = "
     return fig
 
 
-def progress(results: dict) -> str:
-    """How much of the planned grid the results hold, per experiment: "variant: n of the losses' runs"."""
-    lines = []
-    for dataset, entry in results["datasets"].items():
-        for b in entry["experiments"].values():
-            done = len(_finished(b)) + sum("diverged" in r for r in b["runs"])
-            lines.append(f"{dataset} {b['variant']}: {done} runs finished")
+def progress_table(results: dict, planned: list[tuple[str, str]]) -> str:
+    """A Markdown table of how much of a planned grid the results hold: per (dataset, variant), the runs
+    planned (``planned`` lists one (dataset, variant) pair per planned run, e.g. from ``compare.plan``), the
+    runs finished (diverged ones included) and the losses with at least one of them."""
+    counts: dict[tuple[str, str], int] = {}
+    for key in planned:
+        counts[key] = counts.get(key, 0) + 1
+    lines = ["| dataset | experiment | runs planned | finished | losses with a run |", "|---|---|---|---|---|"]
+    for (dataset, variant), n in counts.items():
+        exps = {b["variant"]: b for b in results["datasets"].get(dataset, {"experiments": {}})["experiments"].values()}
+        runs = exps[variant]["runs"] if variant in exps else []
+        losses = [name for name in LOSS_NAMES if any(r["loss"] == name for r in runs)]
+        lines.append(f"| {dataset} | {variant} | {n} | {len(runs)} | {len(losses)} |")
     return "\n".join(lines)
 
 

@@ -34,14 +34,19 @@ def data_root(offline_data: str, monkeypatch) -> str:
 
 def pytest_terminal_summary(terminalreporter) -> None:
     """The Chinese edition's coverage per chapter (translated / total blocks), printed after every run that
-    collected tests/test_translation.py; untranslated blocks show in English on the Chinese pages."""
+    collected tests/test_translation.py (untranslated blocks show in English on the Chinese pages), and the
+    share of English on each Chinese page, after every run of tests/test_english_share.py."""
     reports = [r for key in ("passed", "failed") for r in terminalreporter.stats.get(key, [])]
-    if not any("test_translation.py" in r.nodeid for r in reports):
-        return
-    import sys
+    if any("test_translation.py" in r.nodeid for r in reports):
+        import sys
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "book" / "tools"))
-    import translate
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "book" / "tools"))
+        import translate
 
-    terminalreporter.write_sep("-", "Chinese edition: translation coverage")
-    terminalreporter.write_line(translate.report(translate.edition().coverage))
+        terminalreporter.write_sep("-", "Chinese edition: translation coverage")
+        terminalreporter.write_line(translate.report(translate.edition().coverage))
+    if any("test_english_share.py" in r.nodeid for r in reports):
+        from test_english_share import report
+
+        terminalreporter.write_sep("-", "Chinese edition: share of English among the visible words of each page")
+        terminalreporter.write_line(report())

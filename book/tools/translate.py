@@ -560,6 +560,11 @@ def chinese_config() -> str:
     sphinx["local_extensions"] = {k: _relative_to_zh(v) for k, v in sphinx["local_extensions"].items()}
     sphinx["config"]["html_static_path"] = [_relative_to_zh(p) for p in sphinx["config"]["html_static_path"]]
     sphinx["config"]["language"] = LANGUAGE
+    # the theme's interface texts that its zh_CN catalogues leave in English (book/tools/zh_theme.py)
+    sphinx["local_extensions"]["zh_theme"] = "../tools"
+    # the label of a hidden cell's toggle (myst-nb's default, "Show code cell {type}", is English)
+    sphinx["config"]["nb_code_prompt_show"] = "显示代码"
+    sphinx["config"]["nb_code_prompt_hide"] = "隐藏代码"
     header = "# Made by book/tools/translate.py from the English _config.yml: edit that one, then run the script.\n"
     return header + yaml.safe_dump(config, sort_keys=False, allow_unicode=True, width=120)
 

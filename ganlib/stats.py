@@ -116,12 +116,20 @@ def power(diff_in_sd: float, n: int, pairs: int, draws: int = 20_000) -> float:
     return float(np.mean(p < ALPHA / pairs))
 
 
-def seeds_needed(diff: float, std: float, pairs: int, target: float = 0.8, most: int = 1000) -> int | None:
+def seeds_needed(diff: float, std: float, pairs: int, target: float = 0.8, most: int = 100) -> int | None:
     """The fewest seeds per loss at which ``power`` reaches ``target`` for a true difference ``diff`` between
-    two losses whose seeds spread by ``std``; ``None`` if more than ``most`` (or no difference)."""
+    two losses whose seeds spread by ``std``; ``None`` if more than ``most`` (or no difference). Power grows
+    with the seeds, so a bisection over n in [MIN_SEEDS, most] finds it with a few simulations."""
     if std <= 0 or diff == 0:
         return None
-    for n in range(MIN_SEEDS, most + 1):
-        if power(abs(diff) / std, n, pairs) >= target:
-            return n
-    return None
+    effect = abs(diff) / std
+    if power(effect, most, pairs) < target:
+        return None
+    low, high = MIN_SEEDS - 1, most  # power(low) < target (or low is below the range), power(high) >= target
+    while high - low > 1:
+        mid = (low + high) // 2
+        if mid >= MIN_SEEDS and power(effect, mid, pairs) >= target:
+            high = mid
+        else:
+            low = mid
+    return high

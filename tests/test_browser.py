@@ -1,9 +1,9 @@
 """The built book as readers meet it: every page in headless Chromium (Debian's ``chromium`` driven by
 Playwright), at 1280 px in light and dark mode and at 390 px (a phone).
 
-The book is built into a temporary folder (or taken from ``GANLIB_BOOK_HTML``, where .ci/run has just
+The book is built into a temporary folder (or taken from ``GANLIB_BOOK_HTML``, where tools/test.sh has just
 built it) and served on localhost. The pages' CDN scripts (MathJax) are served from npm copies by request
-interception, since CI has no internet: ``.ci/run`` installs them into ``.cache/web`` (or
+interception, since CI has no internet: ``tools/test.sh`` installs them into ``.cache/web`` (or
 ``GANLIB_WEB_CACHE``). Screenshots are left in ``_build/screenshots``. Without Chromium, Playwright or
 the npm copies the tests skip, except under CI (``CI`` set), where they fail.
 """
@@ -30,9 +30,9 @@ DESKTOP, PHONE = {"width": 1280, "height": 900}, {"width": 390, "height": 844}
 
 
 def _missing(what: str) -> None:
-    """CI must have everything (it installs it: .ci/run); elsewhere a missing browser only skips."""
+    """CI must have everything (.ci/run and tools/test.sh install it); elsewhere a missing browser only skips."""
     if os.environ.get("CI"):
-        pytest.fail(f"{what}: CI must install it (see .ci/run)", pytrace=False)
+        pytest.fail(f"{what}: CI must install it (see .ci/run and tools/test.sh)", pytrace=False)
     pytest.skip(what)
 
 

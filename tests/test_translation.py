@@ -1,6 +1,7 @@
 """The Chinese edition (book/tools/translate.py): made from the English sources and the catalogues, never
-edited by hand, with the English code and outputs; translations that keep every formula, code name and
-number; English edits that show up as untranslated instead of breaking anything."""
+edited by hand, with the English code (its comments translated) and outputs of its own that print the English
+numbers; translations that keep every formula, code name and number; English edits that show up as
+untranslated instead of breaking anything."""
 
 from __future__ import annotations
 
@@ -115,16 +116,55 @@ def test_every_translation_keeps_formulas_code_and_numbers(edition):
 
 
 @pytest.mark.parametrize("chapter", NOTEBOOKS)
-def test_the_chinese_notebook_has_the_english_code_outputs_and_cells(chapter):
+def test_the_chinese_notebook_has_the_english_code_and_cells_and_its_own_install_cell(chapter):
+    from run_notebooks import EXECUTED, different_numbers, install_cell
+
     english = nbformat.read(translate.source(chapter), as_version=4)
     chinese = nbformat.read(translate.ZH / f"{chapter}.ipynb", as_version=4)
     assert [c.cell_type for c in chinese.cells] == [c.cell_type for c in english.cells]
     for en, zh in zip(english.cells, chinese.cells):
-        if en.cell_type == "code":
-            assert zh == en, f"code cell {en.get('id')} differs from the English one"
-    assert chinese.metadata == english.metadata
+        if en.cell_type != "code":
+            continue
+        if translate.is_install_cell(en.source):
+            assert zh.source == install_cell("zh_CN"), "the Chinese install cell is not run_notebooks.py's template"
+        else:
+            # the same code; only the comments are translated
+            assert translate.without_comments(zh.source) == translate.without_comments(en.source), \
+                f"code cell {en.get('id')} differs from the English one"
+        assert zh.metadata == en.metadata
+    assert {k: v for k, v in chinese.metadata.items() if k not in (EXECUTED, "widgets")} == \
+        {k: v for k, v in english.metadata.items() if k != "widgets"}
+    if EXECUTED in chinese.metadata:  # run in Chinese: the same numbers wherever nbval compares outputs
+        assert different_numbers(english, chinese) == []
+    else:
+        assert [c.get("outputs") for c in chinese.cells] == [c.get("outputs") for c in english.cells]
     colab = f"/blob/main/book/zh/{chapter}.ipynb"
     assert colab in chinese.cells[0].source, f"the Chinese notebook's Colab badge does not open {colab}"
+
+
+def test_comments_are_translated_and_ignored_when_the_editions_code_is_compared():
+    code = 'x = "# not a comment"  # the grid step\n# exercise 4: again\ny = 2'
+    table = {"the grid step": "网格步长", "exercise 4: again": "练习 4：再来一次"}
+    assert translate.translate_comments(code, table) == 'x = "# not a comment"  # 网格步长\n# 练习 4：再来一次\ny = 2'
+    assert translate.without_comments(code) == translate.without_comments(translate.translate_comments(code, table))
+    assert translate.without_comments(code) == 'x = "# not a comment"\n\ny = 2'
+    assert translate.without_comments(code) != translate.without_comments(code.replace("y = 2", "y = 3"))
+
+
+def test_chapter_cross_references_read_di_n_zhang_and_a_titled_reference_keeps_its_target():
+    assert translate.chapter_titles("与 {doc}`04_wasserstein` 一样，见 {doc}`intro`") == \
+        "与 {doc}`第 4 章 <04_wasserstein>` 一样，见 {doc}`intro`"
+    assert translate.chapter_titles("| {doc}`04_wasserstein` | 评论家 |") == "| {doc}`04_wasserstein` | 评论家 |"
+    english = "As in {doc}`04_wasserstein`."
+    assert translate.problems(english, "与 {doc}`第 4 章 <04_wasserstein>` 一样。") == []
+    assert translate.problems(english, "与 {doc}`第 5 章 <05_more_losses>` 一样。")
+
+
+def test_every_message_that_ganlib_draws_or_prints_has_its_chinese(edition):
+    counts = edition.coverage["ganlib messages"]
+    assert counts["translated"] == counts["total"], "untranslated tr() messages in ganlib's catalogue"
+    messages = translate.tr_messages()
+    assert "generator step" in messages and "ganlib/plot.py" in messages["generator step"]
 
 
 def test_the_chinese_book_configuration_follows_the_english_one():
@@ -133,7 +173,8 @@ def test_the_chinese_book_configuration_follows_the_english_one():
     english, chinese = (yaml.safe_load(p.read_text()) for p in (ROOT / "_config.yml", translate.ZH / "_config.yml"))
     assert chinese["sphinx"]["config"]["language"] == "zh_CN"
     assert chinese["repository"]["path_to_book"] == "book/zh"
-    assert set(chinese["sphinx"]["local_extensions"]) == set(english["sphinx"]["local_extensions"])
+    # the Chinese edition adds the theme's missing Simplified Chinese (book/tools/zh_theme.py)
+    assert set(chinese["sphinx"]["local_extensions"]) == set(english["sphinx"]["local_extensions"]) | {"zh_theme"}
     for name, folder in chinese["sphinx"]["local_extensions"].items():
         assert (translate.ZH / folder / f"{name}.py").exists()
     assert all((translate.ZH / p).exists() for p in chinese["bibtex_bibfiles"])
@@ -146,10 +187,13 @@ def test_an_english_edit_shows_up_as_untranslated_and_an_old_translation_as_fuzz
     that paragraph in English), the coverage drops by one, and the old translation waits as fuzzy."""
     copy = tmp_path / "repo"
     shutil.copytree(ROOT / "book", copy / "book", ignore=shutil.ignore_patterns("results", "_build", "runs"))
+    shutil.copytree(ROOT / "ganlib", copy / "ganlib", ignore=shutil.ignore_patterns("weights", "__pycache__"))
     for name in ("_toc.yml", "_config.yml"):
         shutil.copy(ROOT / name, copy / name)
+    catalogues = copy / "book" / "locale" / "zh_CN" / "LC_MESSAGES"
     for name, value in (("ROOT", copy), ("BOOK", copy / "book"), ("ZH", copy / "book" / "zh"),
-                        ("CATALOGUES", copy / "book" / "locale" / "zh_CN" / "LC_MESSAGES")):
+                        ("CATALOGUES", catalogues), ("CODE_CATALOGUE", catalogues / "code.po"),
+                        ("GANLIB_CATALOGUE", copy / translate.GANLIB_CATALOGUE.relative_to(ROOT))):
         monkeypatch.setattr(translate, name, value)
     before = translate.edition()
     chapter = next(c for c in NOTEBOOKS if before.coverage[c]["translated"])

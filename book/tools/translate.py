@@ -368,12 +368,14 @@ def term_misses(entry: Entry, pairs: list[tuple[str, str]]) -> list[str]:
 
 # --- the Chinese sources -------------------------------------------------------------------------------------
 
-_BARE_DOC = re.compile(r"\{doc\}`((\d+)_[\w-]+)`")
+# a bare reference to a numbered chapter, except as the first cell of a table row (a table of chapters, where
+# the chapter's full Chinese title reads better)
+_BARE_DOC = re.compile(r"(?<!^\| )\{doc\}`((\d+)_[\w-]+)`", re.M)
 
 
 def chapter_titles(text: str) -> str:
-    """Cross-references to a numbered chapter written bare ({doc}`04_wasserstein`, which shows the chapter's
-    full title) given the title 第 4 章, the chapter's number being its file's, as the text counts them."""
+    """Cross-references to a numbered chapter written bare in a sentence ({doc}`04_wasserstein`, which shows
+    the chapter's full title) given the title 第 4 章, the number being its file's, as the text counts them."""
     return _BARE_DOC.sub(lambda m: f"{{doc}}`第 {int(m.group(2))} 章 <{m.group(1)}>`", text)
 
 

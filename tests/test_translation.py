@@ -56,6 +56,7 @@ def test_the_checks_catch_a_changed_formula_number_role_or_structure_and_accept_
                   "**生成器** $G$ 训练 1500 步；见 {doc}`01_gan_basics` 和 ganlib.train。"):
         assert translate.problems(english, wrong), wrong
     assert translate.problems("- one\n- two", "- 一、二")
+    assert translate.problems("One. Two.", "一。\n\n二。") == []  # a long paragraph may be split in two
     assert translate.problems("## Notation", "### 记号")
     assert translate.problems(":::{dropdown} Proof\nText.\n:::", "证明\n文本。")
 

@@ -258,13 +258,15 @@ def _role_target(content: str) -> str:
 
 
 def _features(text: str) -> tuple[Counter, Counter]:
-    """What a translation must keep: the markdown structure and the verbatim pieces, and the numbers of the
-    text (thousands separators ignored)."""
+    """What a translation must keep: the markdown structure (where its paragraphs break aside) and the
+    verbatim pieces, and the numbers of the text (thousands separators ignored)."""
     structure: Counter = Counter()
     numbers: Counter = Counter()
 
     def walk(tokens) -> None:
         for token in tokens:
+            if token.type in ("paragraph_open", "paragraph_close"):
+                continue  # a translation may split a long paragraph in two: Chinese reads best in short ones
             if token.type in ("text", "softbreak", "hardbreak", "inline"):
                 if token.type == "text":
                     numbers.update(n.replace(",", "") for n in _NUMBER.findall(token.content))

@@ -33,7 +33,7 @@ def nonnegative_int(text: str) -> int:
 
 
 def checked(check: Callable[[str], T]) -> Callable[[str], T]:
-    """An argparse type from a ganlib check (``train.check_device``, say): its ``GanlibError`` becomes
+    """An argparse type from a ganlib check (``devices.check_device``, say): its ``GanlibError`` becomes
     argparse's one-line error for that argument."""
     def convert(text: str) -> T:
         try:

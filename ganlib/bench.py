@@ -55,12 +55,14 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 from torch.utils.flop_counter import FlopCounterMode
 
 from .argtypes import choice_list, nonnegative_int, positive_int
+from .config import TrainConfig
 from .data import DATASETS, TOY_DATASETS, ToySampler, gan_training_images, make_sampler, toy_mixture
+from .devices import resolve_device
 from .errors import GanlibError, check_choice, first_line
 from .files import save_json
 from .losses import LOSS_NAMES, gradient_penalty
 from .models import STOCK_LAYERS
-from .train import TrainConfig, TrainStep, new_run, resolve_device
+from .step import TrainStep, new_run
 
 VARIANTS: tuple[str, ...] = ("tutorial", "eager", "graph")
 WARMUP = TrainStep.WARMUP + 2  # untimed steps per variant: the graph's warm-up, its capture, one replay

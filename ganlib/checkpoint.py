@@ -3,13 +3,14 @@
 A checkpoint is a dict of tensors and plain containers (models, optimisers, RNG state, step, history,
 snapshots), written atomically and read with ``torch.load(weights_only=True)`` so an untrusted file
 cannot run code. Everything read is then checked (format, keys, types, shapes) before anything uses
-it, so a damaged or foreign file is a one-line ``GanlibError``, never a traceback. What a checkpoint
-means for a run (building it from a TrainResult, restoring one) lives in ``train``; this module knows
-only the file.
+it, so a damaged or foreign file is a one-line ``GanlibError``, never a traceback. A checkpoint's meaning
+for a run is here too: building it from a ``TrainResult`` (``save_run``), restoring a run from it
+(``restore``, ``load_run``) and the run's other files (``write_outputs``).
 """
 
 from __future__ import annotations
 
+import math
 import pickle
 import sys
 import warnings
@@ -18,8 +19,13 @@ from pathlib import Path
 
 import torch
 
-from .errors import GanlibError, first_line
-from .files import os_reason, save_torch
+from .config import TrainConfig
+from .data import toy_mixture
+from .devices import resolve_device
+from .errors import GanlibError, TrainingDiverged, first_line
+from .files import os_reason, save_json, save_torch
+from .images import save_samples
+from .step import WEIGHT_LIMIT, Optimisers, TrainResult, new_run
 
 CHECKPOINT = "checkpoint.pt"
 HISTORY = "history.json"
@@ -189,3 +195,123 @@ def describe_kept(out: Path | None) -> str:
     except GanlibError as exc:
         return f"the checkpoint there is not usable ({exc})"
     return f"the last good checkpoint is kept at {out / CHECKPOINT} (step {step})"
+
+
+def check_finite_weights(result: TrainResult, out: Path | None) -> None:
+    """Stop on NaN/Inf or exploded (past ``WEIGHT_LIMIT``) parameters or floating buffers (batch-norm
+    running statistics): an update can break them before any loss shows it. One host sync."""
+    tensors = [t for net in (result.generator, result.discriminator)
+               for t in (*net.parameters(), *net.buffers()) if t.is_floating_point()]
+    with torch.no_grad():
+        worst = torch.stack([t.detach().abs().max().float() for t in tensors if t.numel()]).max().item()
+    if not worst <= WEIGHT_LIMIT:  # NaN compares false
+        what = "non-finite" if not math.isfinite(worst) else f"exploded (|w| = {worst:.3g} > {WEIGHT_LIMIT:g})"
+        raise TrainingDiverged(f"loss {result.config.loss!r} diverged: {what} weights or batch-norm statistics "
+                               f"after step {result.step}; {describe_kept(out)}")
+
+
+def save_run(result: TrainResult, opt: Optimisers, gen: torch.Generator, out: Path) -> None:
+    """Write a checkpoint, after checking that the weights are sound (never save a diverged run)."""
+    check_finite_weights(result, out)
+    save_checkpoint(_state(result, opt, gen), out)
+
+
+def _state(result: TrainResult, opt: Optimisers, gen: torch.Generator) -> dict:
+    """What a checkpoint holds: everything a resumed run needs to continue bit for bit."""
+    return {
+        "format": FORMAT,
+        "config": result.config.to_dict(),
+        "step": result.step,
+        "device_type": result.device.type,
+        "generator": result.generator.state_dict(),
+        "discriminator": result.discriminator.state_dict(),
+        "opt_g": opt.g.state_dict(),
+        "opt_d": opt.d.state_dict(),
+        "rng": gen.get_state(),
+        "history": result.history,
+        "snapshots": {str(k): v for k, v in result.snapshots.items()},
+        "evals": result.evals,
+        "fixed_noise": result.fixed_noise,
+        "elapsed": result.elapsed,
+        "cpu_elapsed": result.cpu_elapsed,
+    }
+
+
+def restore(state: dict, path: Path, result: TrainResult, opt: Optimisers | None = None,
+            gen: torch.Generator | None = None) -> None:
+    """Load a checkpoint (from ``load_checkpoint(path)``) into a fresh run built from the same config;
+    with ``opt`` also the optimiser state and with ``gen`` the random state, so that training continues
+    exactly where it stopped. Shapes are checked first: a checkpoint that does not fit is a one-line error."""
+    if gen is not None and state["device_type"] != result.device.type:
+        raise GanlibError(f"the checkpoint was written on {state['device_type']} and its random state only "
+                          f"resumes there; resume with --device {state['device_type']} or start afresh")
+    check_tensors(state["generator"], result.generator.state_dict(), "generator", path)
+    check_tensors(state["discriminator"], result.discriminator.state_dict(), "discriminator", path)
+    noise = state["fixed_noise"]
+    if noise.shape != result.fixed_noise.shape:
+        raise GanlibError(f"{path}: its fixed noise has shape {tuple(noise.shape)}, this config needs "
+                          f"{tuple(result.fixed_noise.shape)}")
+    if any(len(v) != len(noise) for v in state["snapshots"].values()):
+        raise GanlibError(f"{path}: a snapshot does not hold {len(noise)} samples")
+    result.generator.load_state_dict(state["generator"])
+    result.discriminator.load_state_dict(state["discriminator"])
+    if opt is not None:
+        check_optimiser(state["opt_g"], opt.g, "generator", path)
+        check_optimiser(state["opt_d"], opt.d, "discriminator", path)
+    try:
+        if opt is not None:
+            opt.g.load_state_dict(state["opt_g"])
+            opt.d.load_state_dict(state["opt_d"])
+        if gen is not None:
+            gen.set_state(state["rng"])
+    except (KeyError, ValueError, TypeError, RuntimeError) as exc:
+        raise GanlibError(f"{path}: its optimiser or random state does not fit this run "
+                          f"({type(exc).__name__})") from None
+    result.step = state["step"]
+    result.history = {k: list(v) for k, v in state["history"].items()}
+    result.snapshots = {int(k): v for k, v in state["snapshots"].items()}
+    result.evals = list(state["evals"])
+    result.fixed_noise = noise
+    result.elapsed = float(state["elapsed"])
+    result.cpu_elapsed = float(state.get("cpu_elapsed", 0.0))  # checkpoints from before it was kept: 0
+
+
+def write_outputs(result: TrainResult, opt: Optimisers, gen: torch.Generator, out: Path) -> None:
+    """checkpoint.pt, history.json (config, history, evaluations) and samples.png, in that order."""
+    save_checkpoint(_state(result, opt, gen), out)
+    try:
+        save_json({"config": result.config.to_dict(), "device": str(result.device), "step": result.step,
+                   "elapsed_s": result.elapsed, "cpu_s": result.cpu_elapsed, "history": result.history,
+                   "evals": result.evals}, out / HISTORY)
+        _save_last_snapshot(result, out / SAMPLES)
+    except OSError as exc:
+        raise GanlibError(f"could not write the results in {out} ({os_reason(exc)}); the final checkpoint "
+                          f"(step {result.step}) is complete: rerun with --resume to write them") from None
+
+
+def _save_last_snapshot(result: TrainResult, path: Path) -> None:
+    """The run's last snapshot as a PNG: an image grid, or the toy's points with its mode centres."""
+    cfg, last = result.config, result.snapshots[max(result.snapshots)]
+    if cfg.is_toy:
+        save_samples(last, path, toy_mixture(cfg.dataset).centres, lim=cfg.toy_scale())
+    else:
+        save_samples(last, path)
+
+
+
+def load_run(run_dir: str | Path, device: str = "cpu") -> TrainResult:
+    """Rebuild a trained run from ``run_dir/checkpoint.pt`` for sampling and evaluation."""
+    path = Path(run_dir) / CHECKPOINT
+    state = load_checkpoint(path)
+    cfg = config_from_checkpoint(state, path)
+    result, opt, _ = new_run(cfg, resolve_device(device))
+    restore(state, path, result, opt)  # the optimiser state too: it is checked, though unused here
+    return result
+
+
+def config_from_checkpoint(state: dict, path: Path) -> TrainConfig:
+    """The checkpoint's TrainConfig; a config this ganlib cannot build is a one-line error."""
+    try:
+        return TrainConfig.from_dict(state["config"])
+    except (GanlibError, TypeError, ValueError) as exc:
+        raise GanlibError(f"{path}: its config is not valid ({first_line(exc)})") from None

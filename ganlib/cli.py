@@ -12,9 +12,9 @@ from collections.abc import Sequence
 
 from .argtypes import checked, nonnegative_int, positive_int
 from .data import DATASETS
+from .devices import check_device
 from .errors import GanlibError, TrainingDiverged, TrainingInterrupted
 from .losses import LOSS_NAMES
-from .train import check_device
 
 # modules that add subcommands: each has add_parser(subparsers) and sets args.func
 _COMMAND_MODULES: tuple[str, ...] = ("ganlib.compare_cli", "ganlib.bench", "ganlib.metrics_cli")
@@ -50,7 +50,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> None:
-    from .train import TrainConfig, train
+    from .config import TrainConfig
+    from .loop import train
 
     n = args.steps
     cfg = TrainConfig(loss=args.loss, dataset=args.dataset, steps=n, batch_size=args.batch_size, seed=args.seed,

@@ -45,15 +45,18 @@ from . import stats
 from .budget import Budget, run_seconds
 from .checkpoint import CHECKPOINT
 from .classifier import load_record
+from .config import TrainConfig
 from .data import IMAGE_DATASETS, REFERENCES, gan_training_images
+from .devices import no_graph_message, resolve_device
 from .errors import GanlibError, TrainingDiverged, TrainingInterrupted
 from .files import atomic_path, save_json
 from .images import grid_array
 from .layout import DONE, POINTS, RESULTS, run_dir, sample_png
+from .loop import train
 from .losses import LOSS_NAMES
 from .metrics import FCD_SAMPLES, TOY_REFERENCE_SAMPLES, TRAJECTORY_SAMPLES, NonFiniteSamples, evaluate_run
 from .protocols import PROTOCOLS, Experiment, describe, experiments
-from .train import TrainConfig, TrainResult, critic_estimate, no_graph_message, resolve_device, train
+from .step import TrainResult, critic_estimate
 
 __all__ = ["run_comparison", "load_results", "run_one", "plan", "estimated_seconds", "command_line", "summarise",
            "eval_steps", "check_seeds", "Job", "run_dir", "sample_png", "RESULTS", "SCHEMA", "IMAGE_METRICS",
@@ -670,7 +673,7 @@ def pilot(grid: Sequence[Job], budget: Budget, jobs: int, steps: int = 40, data_
 def _eval_seconds(threads: int) -> tuple[float, float]:
     """Seconds of an intermediate and of the final evaluation of an image run (``_evaluator``), on
     ``threads`` threads, with an untrained generator (the networks' cost does not depend on training)."""
-    from .train import new_run
+    from .step import new_run
 
     before = torch.get_num_threads()
     torch.set_num_threads(threads)

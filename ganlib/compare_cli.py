@@ -14,12 +14,12 @@ from .argtypes import checked, choice_list, positive_int
 from .budget import Budget, get_budget
 from .compare import Job, check_seeds, command_line, cpu_name, grid_status, pilot, plan, run_comparison
 from .data import DATASETS
+from .devices import check_device
 from .errors import GanlibError
 from .files import save_json
 from .losses import LOSS_NAMES
 from .protocols import PROTOCOLS
 from .report import write_figures
-from .train import check_device
 
 
 def add_parser(sub) -> None:

@@ -18,6 +18,9 @@ from torch import Tensor
 from .errors import GanlibError, check_choice
 
 LOSS_NAMES: tuple[str, ...] = ("minimax", "nonsaturating", "wgan", "wgan-gp", "lsgan", "hinge")
+# The paper recipes' learning rates are tuned for images and tens of thousands of steps; the 2-D toys
+# get a few thousand, so their default rate is this many times the recipe's (an explicit lr wins).
+TOY_LR_SCALE = 5.0
 
 
 @dataclass(frozen=True)

@@ -42,11 +42,12 @@ from .classifier import (
     reference_set,
 )
 from .data import IMAGE_DATASETS, TOY_DATASETS, ToyMixture, to_float
+from .devices import resolve_device  # "auto" → cuda > mps > cpu, a missing device is an error
 from .errors import GanlibError, check_choice
 from .files import save_json, save_torch
 
 if TYPE_CHECKING:
-    from .train import TrainResult
+    from .step import TrainResult
 
 __all__ = ["FeatureStats", "gaussian_stats", "frechet_distance", "trace_sqrt_product", "classifier_features",
            "reference_statistics", "write_reference", "frechet_classifier_distance", "kl_to_uniform", "mode_coverage",
@@ -137,8 +138,6 @@ def frechet_distance(mu1: Tensor, sigma1: Tensor, mu2: Tensor, sigma2: Tensor) -
 def _device(device: str | torch.device | None) -> torch.device:
     if device is None:
         return torch.device("cpu")
-    from .train import resolve_device  # "auto" → cuda > mps > cpu, a missing device is an error
-
     return resolve_device(device) if isinstance(device, str) else device
 
 

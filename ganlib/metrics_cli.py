@@ -15,7 +15,7 @@ from .errors import GanlibError
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Add ``evaluate`` and ``train-classifier`` to the ``python -m ganlib`` subcommands."""
-    from .train import check_device
+    from .devices import check_device
 
     p = sub.add_parser("evaluate", help="compute the sample-quality metrics of a trained run, write DIR/metrics.json",
                        description="Load DIR/checkpoint.pt, generate samples and compute every metric that "
@@ -56,9 +56,9 @@ def _show(value: object) -> str:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
+    from .checkpoint import load_run
     from .files import save_json
     from .metrics import FCD_SAMPLES, TOY_REFERENCE_SAMPLES, evaluate_run
-    from .train import load_run
 
     run_dir = Path(args.run_dir)
     if not run_dir.is_dir():

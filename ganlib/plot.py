@@ -16,7 +16,7 @@ import torch
 
 from .images import grid_array  # plot.grid_array and plot.critic_estimate stay where callers found them
 from .language import tr, use_language_font
-from .train import critic_estimate
+from .step import critic_estimate
 
 
 class Run(Protocol):

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import GanlibError, check_choice
-from .train import TOY_LR_SCALE
+from .losses import TOY_LR_SCALE
 
 # the protocols in words (describe(), results.json; the chapters quote them from there)
 PAPER_DESCRIPTION = ("paper: every loss trains with the recipe of its own paper (ganlib.get_loss(name).recipe): "

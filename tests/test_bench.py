@@ -9,8 +9,8 @@ import torch
 
 from ganlib.bench import TutorialLoop, compare_variants, counted_flops, grid_throughput, stock_layers, tutorial_dataset
 from ganlib.cli import main
+from ganlib.config import TrainConfig
 from ganlib.models import STOCK_LAYERS, DCGANGenerator
-from ganlib.train import TrainConfig
 
 TINY = ["--device", "cpu", "--dataset", "ring", "--batch-size", "8", "--steps", "2", "--rounds", "2",
         "--workers", "0"]

@@ -22,10 +22,10 @@ import torch
 import ganlib
 import ganlib.files
 from ganlib import GanlibError, TrainConfig, TrainingDiverged, train
-from ganlib.checkpoint import CHECKPOINT, HISTORY, load_checkpoint
+from ganlib.checkpoint import CHECKPOINT, HISTORY, check_finite_weights, load_checkpoint, load_run
 from ganlib.errors import TrainingInterrupted
 from ganlib.files import LOCK_FILE, atomic_path, lock_folder
-from ganlib.train import LOSS_LIMIT, WEIGHT_LIMIT, check_finite_weights, load_run, new_run
+from ganlib.step import LOSS_LIMIT, WEIGHT_LIMIT, new_run
 
 
 def toy(**kw) -> TrainConfig:
@@ -166,13 +166,13 @@ def _failing_writer(limit: int):
 
 
 def test_a_failed_final_write_keeps_the_checkpoint_and_resume_finishes(tmp_path, monkeypatch):
-    train_module = importlib.import_module("ganlib.train")
+    checkpoint_module = importlib.import_module("ganlib.checkpoint")  # write_outputs writes history.json
 
     def full(obj, path):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     with monkeypatch.context() as m:
-        m.setattr(train_module, "save_json", full)
+        m.setattr(checkpoint_module, "save_json", full)
         with pytest.raises(GanlibError) as info:
             train(toy(steps=10), tmp_path, verbose=False)
     assert "No space left on device); the final checkpoint (step 10) is complete" in one_line(info)

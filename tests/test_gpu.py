@@ -15,9 +15,11 @@ import torch  # noqa: E402
 
 import ganlib
 from ganlib import checkpoint as ckpt
+from ganlib.checkpoint import restore, save_run
+from ganlib.config import TrainConfig
 from ganlib.data import make_sampler
 from ganlib.protocols import Experiment
-from ganlib.train import TrainConfig, TrainStep, new_run, restore, save_run
+from ganlib.step import TrainStep, new_run
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 GPU = torch.device("cuda") if torch.cuda.is_available() else None

@@ -10,7 +10,7 @@ import time
 import pytest
 import torch
 
-from ganlib import cli, metrics
+from ganlib import TrainConfig, cli, metrics, train
 from ganlib.classifier import (
     ARCHITECTURE,
     IMAGE_SHAPE,
@@ -28,7 +28,7 @@ from ganlib.classifier import (
 )
 from ganlib.data import REFERENCES, load_images, to_float, toy_mixture
 from ganlib.errors import GanlibError
-from ganlib.train import TrainConfig, new_run, train
+from ganlib.step import new_run
 
 # ------------------------------------------------------------------ Fréchet distance, by hand
 

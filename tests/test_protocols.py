@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ganlib import GanlibError, get_loss
-from ganlib.losses import LOSS_NAMES
+from ganlib import GanlibError, TrainConfig, get_loss
+from ganlib.losses import LOSS_NAMES, TOY_LR_SCALE
 from ganlib.protocols import CONTROLLED, SWEEP_LRS, Experiment, describe, experiments
-from ganlib.train import TOY_LR_SCALE, TrainConfig
 
 
 @pytest.mark.parametrize("loss", LOSS_NAMES)

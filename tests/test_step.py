@@ -9,9 +9,10 @@ import pytest
 import torch
 
 from ganlib import GanlibError, get_loss
+from ganlib.config import TrainConfig
 from ganlib.data import make_sampler
 from ganlib.losses import gradient_penalty
-from ganlib.train import TrainConfig, TrainStep, make_capturable, new_run
+from ganlib.step import TrainStep, make_capturable, new_run
 
 CPU = torch.device("cpu")
 

@@ -7,8 +7,7 @@ import torch
 
 import ganlib
 from ganlib import GanlibError, TrainConfig, TrainingDiverged, train
-from ganlib.checkpoint import CHECKPOINT, load_checkpoint
-from ganlib.train import load_run
+from ganlib.checkpoint import CHECKPOINT, load_checkpoint, load_run
 
 
 def toy(**kw) -> TrainConfig:

@@ -1,0 +1,238 @@
+"""The training step: ``n_critic`` critic updates then one generator update, on the device.
+
+Also what a step works on: the run (``TrainResult``), its optimisers and ``new_run``, which builds them
+from a config. Everything random is drawn on the training device from one ``torch.Generator``, so a
+checkpoint that stores its state resumes the exact same run.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from .config import OPTIMIZERS, TrainConfig
+from .devices import no_graph_message
+from .errors import GanlibError, check_choice
+from .losses import Recipe, gradient_penalty
+from .models import build_models
+
+# d_loss is what the critic minimised, λ·GP included for wgan-gp; gp is the penalty alone (0 elsewhere)
+HISTORY_KEYS: tuple[str, ...] = ("step", "d_loss", "g_loss", "gp", "time")
+# Divergence that stays finite: |L_D|, |L_G| or the penalty past LOSS_LIMIT, or a weight or batch-norm
+# statistic past WEIGHT_LIMIT, stops a run like NaN does. Healthy runs stay orders of magnitude below:
+# the BCE-type and hinge losses grow like |logit| and least squares like logit², and a critic with O(1)
+# logits is what each recipe keeps (WGAN by clipping, WGAN-GP by its unit-gradient penalty, the others
+# by the sigmoid's saturation); Adam and RMSprop move a weight by about lr per step. Measured
+# (docs/maintainers.md, "Faults and bad input"): at most |loss| 4.3 and |weight| 2.2 over 2,000 ring steps of
+# all six losses, and tests/test_faults.py keeps every loss's short run 1,000x below both limits. Diverged
+# runs that ended without an error, before these limits existed, had losses of 1e9-1e15.
+LOSS_LIMIT = 1e6
+WEIGHT_LIMIT = 1e6
+
+
+@dataclass
+class TrainResult:
+    """A trained (or partly trained) run: models, history, fixed-noise snapshots and evaluations."""
+
+    config: TrainConfig
+    generator: nn.Module
+    discriminator: nn.Module
+    device: torch.device
+    step: int = 0
+    history: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in HISTORY_KEYS})
+    snapshots: dict[int, torch.Tensor] = field(default_factory=dict)
+    evals: list[dict] = field(default_factory=list)
+    fixed_noise: torch.Tensor | None = None
+    elapsed: float = 0.0  # training seconds (wall clock), summed over the run's resumed parts
+    # the process's CPU seconds spent training (all its threads), summed likewise: on a shared machine the
+    # wall clock also counts other programs' time, the CPU time does not
+    cpu_elapsed: float = 0.0
+
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor, batch: int = 1000) -> torch.Tensor:
+        """G(z) on the CPU, in eval mode (batch-norm running statistics), in batches of ``batch``."""
+        was_training = self.generator.training
+        self.generator.eval()
+        try:
+            out = [self.generator(z[i:i + batch].to(self.device)).float().cpu() for i in range(0, len(z), batch)]
+        finally:
+            self.generator.train(was_training)
+        return torch.cat(out)
+
+    def sample(self, n: int, seed: int = 0, batch: int = 1000) -> torch.Tensor:
+        """n generated samples (images in [−1, 1] or 2-D points) on the CPU, from noise seeded by ``seed``."""
+        z = torch.randn(n, self.config.resolved_z_dim(), generator=torch.Generator().manual_seed(seed))
+        return self.generate(z, batch)
+
+
+@dataclass
+class Optimisers:
+    g: torch.optim.Optimizer
+    d: torch.optim.Optimizer
+
+
+def make_optimisers(recipe: Recipe, G: nn.Module, D: nn.Module, device: torch.device) -> Optimisers:
+    def make(params) -> torch.optim.Optimizer:
+        if recipe.optimizer == "rmsprop":
+            return torch.optim.RMSprop(params, lr=recipe.lr)
+        # fused Adam: one kernel for all parameters on CUDA, no host sync
+        return torch.optim.Adam(params, lr=recipe.lr, betas=recipe.betas, fused=device.type == "cuda")
+    check_choice("optimizer", recipe.optimizer, OPTIMIZERS)
+    return Optimisers(make(G.parameters()), make(D.parameters()))
+
+
+def new_run(cfg: TrainConfig, device: torch.device) -> tuple[TrainResult, Optimisers, torch.Generator]:
+    """Fresh models (initialised from ``cfg.seed`` on the CPU, so every device starts alike)."""
+    recipe = cfg.recipe()
+    torch.manual_seed(cfg.seed)
+    G, D = build_models(cfg.resolved_arch(), cfg.resolved_z_dim(), recipe.d_norm, cfg.toy_scale())
+    G, D = G.to(device), D.to(device)
+    fixed = torch.randn(cfg.resolved_n_snapshot(), cfg.resolved_z_dim(),
+                        generator=torch.Generator().manual_seed(cfg.seed))
+    result = TrainResult(cfg, G, D, device, fixed_noise=fixed)
+    gen = torch.Generator(device=device).manual_seed(cfg.seed)
+    return result, make_optimisers(recipe, G, D, device), gen
+
+
+def make_capturable(optimizer: torch.optim.Optimizer) -> None:
+    """Let ``optimizer`` step inside a CUDA graph: ``capturable`` keeps its step count on the device.
+
+    Also converts a state restored from an eager run, whose RMSprop step counts live on the CPU.
+    """
+    for group in optimizer.param_groups:
+        group["capturable"] = True
+        for p in group["params"]:
+            state = optimizer.state.get(p, {})
+            if "step" in state:
+                state["step"] = state["step"].to(device=p.device, dtype=torch.float32)
+
+
+@contextmanager
+def frozen(net: nn.Module) -> Iterator[None]:
+    """Parameters of ``net`` need no gradient inside the block (the generator update's D): autograd then
+    computes only ∂/∂input through ``net``, skipping its weight gradients, which nothing would use."""
+    net.requires_grad_(False)
+    try:
+        yield
+    finally:
+        net.requires_grad_(True)
+
+
+class TrainStep:
+    """The training step: ``n_critic`` critic updates then one generator update, all on the device.
+
+    Calling it trains one generator step and returns (L_D, L_G, GP) of its last critic step as a device tensor,
+    without a host sync. Gradients are zeroed in place (static ``.grad`` tensors), so that the step can be
+    captured. With ``config.cuda_graph`` (CUDA only; default off until ``benchmarks/gpu_check.sh`` has checked
+    it against eager steps on a GPU) the first ``WARMUP`` calls run eagerly on a side stream, as torch's CUDA
+    graph docs prescribe, the next call captures the whole step as one CUDA graph, and every call replays it.
+    The run's ``torch.Generator`` is registered with the graph, so each replay draws fresh noise, batch indices
+    and penalty ε from the same random stream as eager steps would, and a checkpoint's generator state resumes
+    it. A replay returns the same static tensor each time: copy it before the next call (the training loop
+    does). One graph per run, freed with its step: keeping several whole-step graphs alive in one process
+    crashed when it was tried on a GPU, and ``compare --jobs N`` trains its runs in N worker processes, each run
+    after the other in its worker.
+    """
+
+    WARMUP = 3  # eager steps before capture (optimiser state, cuDNN choices, autograd's lazy setup)
+
+    def __init__(self, result: TrainResult, opt: Optimisers, sampler, gen: torch.Generator) -> None:
+        cfg = result.config
+        self.G, self.D, self.opt, self.sampler, self.gen = result.generator, result.discriminator, opt, sampler, gen
+        self.loss, self.recipe = cfg.loss_fn, cfg.recipe()
+        self.batch, self.z_dim, self.device = cfg.batch_size, cfg.resolved_z_dim(), result.device
+        self.zero = torch.zeros((), device=result.device)
+        self.use_graph = cfg.cuda_graph
+        if self.use_graph and self.device.type != "cuda":
+            raise GanlibError(no_graph_message(self.device.type))
+        if self.use_graph and not hasattr(torch.cuda.CUDAGraph, "register_generator_state"):
+            raise GanlibError(f"cuda_graph needs a torch that registers generators with CUDA graphs; torch "
+                              f"{torch.__version__} does not: upgrade torch or switch cuda_graph off")
+        if self.use_graph:
+            make_capturable(opt.g)
+            make_capturable(opt.d)
+        self.graph: torch.cuda.CUDAGraph | None = None
+        self.warm_steps = 0
+        self.static_out: torch.Tensor | None = None
+
+    def noise(self) -> torch.Tensor:
+        return torch.randn((self.batch, self.z_dim), device=self.device, generator=self.gen)
+
+    def critic_step(self) -> tuple[torch.Tensor, torch.Tensor]:
+        real = self.sampler.sample(self.batch, self.gen)
+        with torch.no_grad():
+            fake = self.G(self.noise())
+        loss = self.loss.d_loss(self.D(real), self.D(fake))
+        gp = self.zero
+        if self.recipe.gp_lambda:
+            gp = gradient_penalty(self.D, real, fake, generator=self.gen)
+            loss = loss + self.recipe.gp_lambda * gp
+        self.opt.d.zero_grad(set_to_none=False)
+        loss.backward()
+        self.opt.d.step()
+        if self.recipe.clip:  # None or 0: no clipping
+            with torch.no_grad():  # WGAN: keep every critic weight in [-c, c]
+                for p in self.D.parameters():
+                    p.clamp_(-self.recipe.clip, self.recipe.clip)
+        return loss.detach(), gp.detach()
+
+    def generator_step(self) -> torch.Tensor:
+        with frozen(self.D):
+            loss = self.loss.g_loss(self.D(self.G(self.noise())))
+            self.opt.g.zero_grad(set_to_none=False)
+            loss.backward()
+        self.opt.g.step()
+        return loss.detach()
+
+    def eager(self) -> torch.Tensor:
+        """One step, kernel by kernel: the critic steps, then the generator step."""
+        for _ in range(self.recipe.n_critic):
+            d_loss, gp = self.critic_step()
+        return torch.stack([d_loss, self.generator_step(), gp])
+
+    def __call__(self) -> torch.Tensor:
+        """One generator step with its critic steps; returns (L_D, L_G, GP) of the last critic step."""
+        if not self.use_graph:
+            return self.eager()
+        if self.graph is None and self.warm_steps < self.WARMUP:
+            return self._warm_up()
+        if self.graph is None:
+            self._capture()
+        self.graph.replay()
+        return self.static_out
+
+    def _warm_up(self) -> torch.Tensor:
+        """An eager step on a side stream, so that capture later sees no lazy first-call work."""
+        side, main = torch.cuda.Stream(self.device), torch.cuda.current_stream(self.device)
+        side.wait_stream(main)
+        with torch.cuda.stream(side), warnings.catch_warnings():
+            # capturable optimisers warn when they step outside a graph; here they must, once or twice
+            warnings.filterwarnings("ignore", message=".*capturable=True.*")
+            out = self.eager()
+        main.wait_stream(side)
+        self.warm_steps += 1
+        return out
+
+    def _capture(self) -> None:
+        """Record one whole step; nothing runs until ``replay``."""
+        self.graph = torch.cuda.CUDAGraph()
+        self.graph.register_generator_state(self.gen)
+        with torch.cuda.graph(self.graph):
+            self.static_out = self.eager()
+
+
+def critic_estimate(history: Mapping[str, Sequence[float]], gp_lambda: float | None = None) -> np.ndarray:
+    """The critic's Wasserstein estimate per step: −L_D, with λ·GP taken back out for WGAN-GP.
+
+    ``history["d_loss"]`` is the loss the critic minimised, λ·GP included, so E[r] − E[f] = −(L_D − λ·GP).
+    """
+    d = np.asarray(history["d_loss"], dtype=float)
+    if gp_lambda:
+        d = d - gp_lambda * np.asarray(history["gp"], dtype=float)
+    return -d

@@ -170,6 +170,37 @@ IMAGES = """() => Array.from(document.images).filter(i => !i.hidden && (i.src.st
   i.src.startsWith('data:'))).filter(i => !(i.complete && i.naturalWidth > 0))
   .map(i => i.getAttribute('src').slice(0, 100))"""
 
+# Characters that no font of the page can draw show as a box ("tofu"): a Chinese page without a CJK font, or a
+# symbol the fonts lack. Each distinct non-ASCII character of the visible text is drawn on a canvas in its
+# element's font (with the browser's font fallback, as in the page) and compared with a private-use character,
+# which no text font has: the same pixels mean the same missing-glyph box.
+GLYPHS = """() => {
+  const canvas = document.createElement('canvas');
+  canvas.width = 48; canvas.height = 48;
+  const ctx = canvas.getContext('2d', {willReadFrequently: true});
+  const draw = (ch, font) => {
+    ctx.clearRect(0, 0, 48, 48); ctx.font = font; ctx.fillText(ch, 4, 36);
+    return ctx.getImageData(0, 0, 48, 48).data.join(',');
+  };
+  const byFont = new Map();
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode, el = node.parentElement;
+    if (!el || el.closest('mjx-container, script, style') || !el.getClientRects().length) continue;
+    const s = getComputedStyle(el);
+    if (s.visibility === 'hidden') continue;
+    const font = `${s.fontStyle} ${s.fontWeight} 32px ${s.fontFamily}`;
+    if (!byFont.has(font)) byFont.set(font, new Set());
+    for (const ch of node.textContent) if (ch.codePointAt(0) > 127 && ch.trim()) byFont.get(font).add(ch);
+  }
+  const missing = new Set();
+  for (const [font, chars] of byFont) {
+    const box = draw('\uE000', font);
+    for (const ch of chars) if (draw(ch, font) === box) missing.add(ch);
+  }
+  return Array.from(missing);
+}"""
+
 OVERFLOW = """() => {
   const bad = [];
   document.querySelectorAll('article pre').forEach(el => {
@@ -205,7 +236,7 @@ def _own(url: str) -> bool:
 
 
 def check_page(page, wide_formulas: bool = True) -> list[str]:
-    """Formulas and images: everything a reader would see broken. A display formula wider than the column
+    """Formulas, images and glyphs: everything a reader would see broken. A display formula wider than the column
     counts as broken at desktop width (``wide_formulas``); on a phone it scrolls inside its box."""
     problems = []
     # formulas inside closed dropdowns (the exercises' solutions) have no width until opened
@@ -217,6 +248,9 @@ def check_page(page, wide_formulas: bool = True) -> list[str]:
     problems += [f"MathJax error: {e}" for e in math["errors"]]
     problems += [f"formula wider than the column: {w}" for w in math["wide"]] if wide_formulas else []
     problems += [f"image does not load: {src}" for src in page.evaluate(IMAGES)]
+    missing = page.evaluate(GLYPHS)
+    if missing:
+        problems.append(f"characters without a glyph (drawn as boxes): {''.join(sorted(missing))[:40]}")
     return problems
 
 
@@ -361,8 +395,8 @@ def test_search_finds_words_in_both_languages(browser, site, path, word):
 
 def test_the_checks_catch_broken_formulas_a_missing_image_and_a_dead_explorer(browser, html_dir, tmp_path):
     """The checks above can fail: a copy of the book with a formula MathJax rejects, one it cannot even
-    find the end of, a formula far wider than the column, an image removed and an explorer whose script
-    never enables its controls must each be reported."""
+    find the end of, a formula far wider than the column, an image removed, characters no font can draw and
+    an explorer whose script never enables its controls must each be reported."""
     copy = tmp_path / "html"
     shutil.copytree(html_dir, copy)
     page_file = copy / "book" / "07_mnist_comparison.html"
@@ -375,7 +409,8 @@ def test_the_checks_catch_broken_formulas_a_missing_image_and_a_dead_explorer(br
     wide = rf'<div class="math notranslate nohighlight">\[{long_sum}\]</div>'
     enable = 'root.querySelector("fieldset").disabled = false;'
     assert enable in text
-    page_file.write_text(text.replace("</article>", broken + wide + "</article>", 1).replace(enable, ""))
+    tofu = "<p>\ue001\ue002</p>"  # private-use characters: no text font draws them
+    page_file.write_text(text.replace("</article>", broken + wide + tofu + "</article>", 1).replace(enable, ""))
     base, server = serve(copy)
     try:
         context = browser.new_context(viewport=DESKTOP)
@@ -391,3 +426,4 @@ def test_the_checks_catch_broken_formulas_a_missing_image_and_a_dead_explorer(br
     assert "formula wider than the column" in found, found
     assert f"image does not load: ../{image}" in found, found
     assert "explorer 0: controls still disabled" in found, found
+    assert "characters without a glyph (drawn as boxes): \ue001\ue002" in found, found

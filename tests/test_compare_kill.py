@@ -23,6 +23,7 @@ from test_compare import without_timing
 RING = Budget("kill", image_steps=4, toy_steps=60, batch_size=32, toy_batch_size=64, seeds=(0,), eval_points=2)
 GRID = (["nonsaturating", "wgan"], [0], ["ring"], RING)
 TRIALS = 10
+MAX_ROUNDS = 3
 
 
 def _quiet_comparison(out: str) -> None:
@@ -36,10 +37,26 @@ def test_comparison_survives_random_sigkills(tmp_path):
     t0 = time.perf_counter()
     reference = run_comparison(*GRID, tmp_path / "reference", device="cpu")
     uninterrupted = time.perf_counter() - t0
-    out = tmp_path / "killed"
     rng = random.Random(0)
+    killed_before_end, rounds = 0, 0
+    # a busy machine can make one round's kills land late: then a new round, in a fresh folder, adds more
+    while killed_before_end < TRIALS // 2 and rounds < MAX_ROUNDS:
+        out = tmp_path / f"killed{rounds}"
+        killed, codes, final = _killed_then_finished(out, rng, uninterrupted)
+        assert without_timing(final["datasets"]) == without_timing(reference["datasets"]), (rounds, codes)
+        assert len(list((out / "runs").rglob(DONE))) == 4
+        assert (out / RESULTS).stat().st_size > 0
+        killed_before_end, rounds = killed_before_end + killed, rounds + 1
+    assert killed_before_end >= TRIALS // 2, f"the kills should land before the comparison ends ({rounds} rounds)"
+    print(f"uninterrupted {uninterrupted:.1f} s; {killed_before_end} kills before the end in {rounds} round(s) of "
+          f"{TRIALS}; total {time.perf_counter() - t0:.1f} s")
+
+
+def _killed_then_finished(out: Path, rng: random.Random, uninterrupted: float) -> tuple[int, list, dict]:
+    """``TRIALS`` comparisons into ``out``, each SIGKILLed after a seeded random delay, then one that ends:
+    the kills that landed before the end, the trials' exit codes and the final results."""
     ctx = mp.get_context("fork")  # torch is already imported here: a forked child starts at once
-    killed_before_end, codes = 0, []
+    killed, codes = 0, []
     for _ in range(TRIALS):
         child = ctx.Process(target=_quiet_comparison, args=(str(out),))
         child.start()
@@ -47,16 +64,10 @@ def test_comparison_survives_random_sigkills(tmp_path):
         child.join(rng.uniform(0.02, 2 * uninterrupted / TRIALS))
         if child.is_alive():
             os.kill(child.pid, signal.SIGKILL)
-            killed_before_end += 1
+            killed += 1
         child.join()
         codes.append(child.exitcode)
-    final = run_comparison(*GRID, out, device="cpu")
-    assert killed_before_end >= TRIALS // 2, f"the kills should land before the comparison ends (exit codes {codes})"
-    assert without_timing(final["datasets"]) == without_timing(reference["datasets"])
-    assert len(list((out / "runs").rglob(DONE))) == 4
-    assert (out / RESULTS).stat().st_size > 0
-    print(f"uninterrupted {uninterrupted:.1f} s; {killed_before_end} of {TRIALS} kills before the end; "
-          f"total {time.perf_counter() - t0:.1f} s")
+    return killed, codes, run_comparison(*GRID, out, device="cpu")
 
 
 LONG = Budget("long", image_steps=4, toy_steps=100_000, batch_size=32, toy_batch_size=64, seeds=(0,), eval_points=2)

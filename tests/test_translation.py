@@ -118,7 +118,7 @@ def test_every_translation_keeps_formulas_code_and_numbers(edition):
 
 @pytest.mark.parametrize("chapter", NOTEBOOKS)
 def test_the_chinese_notebook_has_the_english_code_and_cells_and_its_own_install_cell(chapter):
-    from run_notebooks import EXECUTED, different_numbers, install_cell
+    from run_notebooks import EXECUTED, different_numbers, install_cell, missing_glyphs
 
     english = nbformat.read(translate.source(chapter), as_version=4)
     chinese = nbformat.read(translate.ZH / f"{chapter}.ipynb", as_version=4)
@@ -137,6 +137,7 @@ def test_the_chinese_notebook_has_the_english_code_and_cells_and_its_own_install
         {k: v for k, v in english.metadata.items() if k != "widgets"}
     if EXECUTED in chinese.metadata:  # run in Chinese: the same numbers wherever nbval compares outputs
         assert different_numbers(english, chinese) == []
+        assert missing_glyphs(chinese) == [], "a figure of the Chinese notebook shows boxes for missing characters"
     else:
         assert [c.get("outputs") for c in chinese.cells] == [c.get("outputs") for c in english.cells]
     colab = f"/blob/main/book/zh/{chapter}.ipynb"

@@ -108,7 +108,7 @@ def run(path: Path, budget: str, timeout: int, language: str = "en") -> float:
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=True,
                             resources={"metadata": {"path": str(path.parent)}})
     client.execute()
-    found = problems(nb)
+    found = problems(nb) + missing_glyphs(nb)
     if language != "en":
         found += different_numbers(nbformat.read(ROOT / "book" / path.name, as_version=4), nb)
         nb.metadata[EXECUTED] = {"language": language, "budget": budget}
@@ -116,6 +116,14 @@ def run(path: Path, budget: str, timeout: int, language: str = "en") -> float:
         sys.exit(f"{path.name}: NOT saved, its outputs must not carry these:\n  " + "\n  ".join(found))
     save(nb, path)
     return time.perf_counter() - start
+
+
+def missing_glyphs(nb: nbformat.NotebookNode) -> list[str]:
+    """matplotlib's warnings of characters that its font lacks: a figure that shows them as boxes."""
+    return [f"cell {i}: a figure lacks glyphs: {line.strip()[:120]}"
+            for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
+            for output in cell.get("outputs", []) if output.get("output_type") == "stream"
+            for line in output.get("text", "").splitlines() if "missing from font" in line]
 
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[+-]?\d+)?")

@@ -19,18 +19,21 @@ CENTRE = (213, 94, 0)  # mode centres: the book's orange
 
 
 def grid_array(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np.ndarray:
-    """Tile (N, 1, 28, 28) images (uint8, or float in [−1, 1]) into one 2-D uint8 array."""
+    """Tile (N, 1, 28, 28) images (uint8, or float in [−1, 1]) into one 2-D uint8 array: ``nrow`` images
+    per row (default ⌈√N⌉), ``pad`` grey pixels around and between them (``torchvision.utils.make_grid``)."""
+    from torchvision.utils import make_grid  # imported here: only drawing a grid needs it
+
     if images.dtype != torch.uint8:
         images = ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    imgs = images.reshape(len(images), 28, 28).cpu().numpy()
-    n = len(imgs)
-    nrow = nrow or int(np.ceil(np.sqrt(n)))
-    ncol_rows = int(np.ceil(n / nrow))
-    canvas = np.full((ncol_rows * (28 + pad) + pad, nrow * (28 + pad) + pad), BACKGROUND, np.uint8)
-    for i, img in enumerate(imgs):
-        r, c = divmod(i, nrow)
-        canvas[pad + r * (28 + pad): pad + r * (28 + pad) + 28, pad + c * (28 + pad): pad + c * (28 + pad) + 28] = img
-    return canvas
+    imgs = images.reshape(len(images), 1, 28, 28).cpu()
+    nrow = nrow or int(np.ceil(np.sqrt(len(imgs))))
+    # make_grid narrows a row shorter than nrow to its images, and returns a lone image without a border:
+    # blank tiles keep every grid nrow tiles wide and bordered
+    if len(imgs) < max(nrow, 2):
+        imgs = torch.cat([imgs, imgs.new_full((max(nrow, 2) - len(imgs), 1, 28, 28), BACKGROUND)])
+    grid = make_grid(imgs, nrow=nrow, padding=pad, pad_value=BACKGROUND)[0].numpy()
+    rows = int(np.ceil(len(images) / nrow))  # the blank tiles added above may not add a row
+    return np.ascontiguousarray(grid[:rows * (28 + pad) + pad])
 
 
 def points_array(points: torch.Tensor, centres: torch.Tensor | None = None, lim: float = 5.5,

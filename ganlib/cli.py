@@ -17,7 +17,7 @@ from .errors import GanlibError, TrainingDiverged, TrainingInterrupted
 from .losses import LOSS_NAMES
 
 # modules that add subcommands: each has add_parser(subparsers) and sets args.func
-_COMMAND_MODULES: tuple[str, ...] = ("ganlib.compare_cli", "ganlib.bench", "ganlib.metrics_cli")
+_COMMAND_MODULES: tuple[str, ...] = ("ganlib.compare_cli", "ganlib.bench", "ganlib.metrics_cli", "ganlib.one_setting")
 
 
 class _Parser(argparse.ArgumentParser):

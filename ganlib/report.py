@@ -253,6 +253,8 @@ def pairwise_table(results: dict, dataset: str, protocol: str = "paper", metric:
             need = f"> {SEEDS_NEEDED_MOST}" if n is None else str(n)
         lines.append(f"| {p['a']} | {p['b']} | {fmt.format(p['diff'])} | {ci} | {adj} | "
                      f"{'yes' if p['resolved'] else 'no'} | {need} |")
+    if not tested:
+        return "\n".join(lines) + f"\n\n*No pair has {stats.MIN_SEEDS} finished seeds on both sides yet.*"
     return "\n".join(lines) + f"\n\n*{pairs_rule(tested)}*"
 
 
@@ -321,9 +323,12 @@ def one_setting_table(study: dict, ring: dict, metric: str = "modes_covered") ->
     per seed, mean ± std, the high-quality share, and the difference from the controlled grid's runs of the
     same loss (Welch's 95 % interval, Holm's correction over the table's rows)."""
     controlled = block(ring, "ring", "controlled")
-    rows = {}
+    def show(v: object) -> str:
+        return f"({', '.join(f'{x:g}' for x in v)})" if isinstance(v, list) else f"{v:g}"
+
+    rows: dict[tuple[str, str, str], list[dict]] = {}
     for r in study["runs"]:
-        rows.setdefault((r["loss"], r["setting"], str(r["value"])), []).append(r)
+        rows.setdefault((r["loss"], r["setting"], show(r["value"])), []).append(r)
     tests = {k: stats.welch([r[metric] for r in v], values(controlled, k[0], metric)) for k, v in rows.items()}
     keys = [k for k, t in tests.items() if t["p"] is not None]
     adjusted = dict(zip(keys, stats.holm([tests[k]["p"] for k in keys])))
@@ -564,7 +569,7 @@ def fcd_curves(results: dict, dataset: str = "mnist", protocol: str = "paper", x
     else:
         _no_data(ax, f"no finished run with {X_AXES[x]} recorded")
     ax.set_xlabel(X_AXES[x] + (" (mean over seeds)" if x in ("train_s", "train_cpu_s") else ""))
-    ax.set_ylabel("Fréchet classifier distance (log)")
+    ax.set_ylabel("FCD on 5,000 images (log)")
     ax.set_title(f"{dataset}, {b['variant']}", fontsize=10)
     ax.grid(alpha=0.3)
     fig.tight_layout()

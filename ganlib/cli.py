@@ -59,7 +59,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
                       checkpoint_every=args.checkpoint_every or 0, cuda_graph=args.cuda_graph)
     result = train(cfg, args.out, resume=args.resume, progress=args.progress or None)
     print(f"ganlib train: done, step {result.step} in {result.elapsed:.1f} s; wrote {args.out}/checkpoint.pt, "
-          f"history.json, samples.png")
+          f"history.json, samples.png; next: python -m ganlib evaluate {args.out}")
 
 
 def build_parser() -> argparse.ArgumentParser:

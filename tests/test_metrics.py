@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -29,6 +30,8 @@ from ganlib.classifier import (
 from ganlib.data import REFERENCES, load_images, to_float, toy_mixture
 from ganlib.errors import GanlibError
 from ganlib.step import new_run
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # ------------------------------------------------------------------ Fréchet distance, by hand
 
@@ -386,6 +389,30 @@ def test_cli_evaluate_writes_metrics_json(tmp_path, capsys) -> None:
     assert saved["samples"] == 1000 and saved["seed"] == 2 and saved["step"] == 20
     assert saved["metrics"] == metrics.evaluate_run(__import__("ganlib").load_run(run), 1000, 2)
     assert "modes_covered" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "fashion-mnist"])
+def test_the_fcds_evaluate_compares_with_are_what_they_say(offline_env, dataset) -> None:
+    """evaluate puts an FCD beside two others: 10,000 real training images against the reference
+    (recomputed here) and one finished run of the stored comparison (read from its results.json)."""
+    from ganlib.metrics_cli import REAL_FCD, TRAINED_FCD
+
+    real = to_float(load_images(dataset, verbose=False).images[:10_000])
+    assert round(metrics.image_metrics(real, dataset)["fcd"], 1) == REAL_FCD[dataset]
+    loss, steps, fcd = TRAINED_FCD[dataset]
+    stored = json.loads((ROOT / "book" / "results" / "grid" / "results.json").read_text())
+    runs = stored["datasets"][dataset]["experiments"]["controlled"]["runs"]
+    (run,) = [r for r in runs if r["loss"] == loss and r["seed"] == 0]
+    assert (run["steps"], round(run["fcd"], 1)) == (steps, fcd)
+
+
+def test_cli_evaluate_of_images_says_what_its_fcd_compares_with(offline_env, tmp_path, capsys) -> None:
+    run = tmp_path / "mnist"
+    train(TrainConfig(loss="nonsaturating", dataset="mnist", steps=2, batch_size=8, device="cpu"), run, verbose=False)
+    assert cli.main(["evaluate", str(run), "--samples", "200"]) == 0
+    out = capsys.readouterr().out
+    assert "10,000 real MNIST training images score 1.2" in out and "61.9 after 3,000 steps" in out
+    assert out.strip().splitlines()[-1].endswith("or compare the losses (python -m ganlib compare)")
 
 
 def test_cli_evaluate_missing_or_invalid_dir(tmp_path, capsys) -> None:

@@ -247,3 +247,13 @@ def test_each_page_links_to_its_twin_and_a_chinese_page_counts_its_english_block
     editions.add_language_link(english, "book/03_bce_loss", "page.html", context, None)
     assert 'href="../zh/03_bce_loss.html" hreflang="zh-CN"' in context["body"]
     assert '<link rel="alternate" hreflang="zh-CN" href="../zh/03_bce_loss.html" />' in context["metatags"]
+
+
+def test_the_themes_english_interface_texts_are_put_in_chinese_and_the_articles_text_is_not():
+    import zh_theme
+
+    page = ('<button title="Toggle primary sidebar">Main</button><a title="Launch on Colab">x</a>'
+            '<p>© Copyright 2026.</p><p>Main text here, Color mode</p><span>列印成 PDF</span>')
+    assert zh_theme.translate_markup(page) == (
+        '<button title="显示或隐藏左侧栏">正文</button><a title="在 Colab 中打开">x</a>'
+        '<p>© 版权所有 2026.</p><p>Main text here, Color mode</p><span>打印为 PDF</span>')

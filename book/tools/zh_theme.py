@@ -43,6 +43,7 @@ _LABEL = re.compile(r">(\s*)([^<>]+?)(\s*)<")
 def translate_markup(page: str) -> str:
     """``page`` with the interface texts of ``INTERFACE`` in Chinese: whole attribute values, and labels that
     are the whole text between two tags (a sentence of the article that merely contains such words is kept)."""
+    page = page.replace("© Copyright ", "© 版权所有 ")  # the footer, from a template Sphinx's catalogue leaves English
     page = _ATTRIBUTE.sub(lambda m: f'{m.group(1)}="{INTERFACE.get(m.group(2), m.group(2))}"', page)
     return _LABEL.sub(lambda m: f">{m.group(1)}{INTERFACE.get(m.group(2), m.group(2))}{m.group(3)}<", page)
 

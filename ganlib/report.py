@@ -151,12 +151,19 @@ def _columns(results: dict, dataset: str) -> list[str]:
 
 # -------------------------------------------------------------------------------------------- tables
 
+INTERVAL_MIN_SEEDS = 3  # with two seeds t's 12.7 × s/√2 reaches far outside any metric's range: no interval
+
+
 def _cell(c: str, cell: dict | None) -> str:
+    """"mean ± std [95 % t interval]" (the interval for the quality metrics from three seeds on), or
+    "mean (one seed)", which has no spread to show; "–" for no value."""
     if cell is None:
         return "–"
     fmt = COLUMNS[c].fmt
+    if cell["n"] == 1:
+        return f"{fmt.format(cell['mean'])} (one seed)"
     text = f"{fmt.format(cell['mean'])} ± {fmt.format(cell['std'])}"
-    if cell.get("ci95") is not None and cell["n"] > 1 and COLUMNS[c].better:  # intervals for the quality metrics
+    if cell.get("ci95") is not None and cell["n"] >= INTERVAL_MIN_SEEDS and COLUMNS[c].better:
         text += f" [{fmt.format(cell['ci95'][0])}, {fmt.format(cell['ci95'][1])}]"
     return text
 
@@ -222,10 +229,11 @@ def seeds_needed(a: list[float], b: list[float], pairs: int) -> int | None:
     return stats.seeds_needed(diff, spread, pairs, POWER_TARGET, SEEDS_NEEDED_MOST)
 
 
-def pairs_rule(pairs: int) -> str:
-    """The rule under a pairwise table, with the family size and the seeds-needed definition."""
-    return (f"Rule: {stats.RULE}; here the family is this table's {pairs} pair{'' if pairs == 1 else 's'}. "
-            f"Seeds needed (unresolved "
+def pairs_rule(pairs: int, rows: int) -> str:
+    """The rule under a pairwise table of ``rows`` pairs, ``pairs`` of them tested (two seeds on both sides),
+    with the seeds-needed definition."""
+    return (f"Rule: {stats.RULE}; here the family is the {pairs} of the table's {rows} pairs with at least "
+            f"{stats.MIN_SEEDS} seeds on both sides (it grows as seeds finish). Seeds needed (unresolved "
             f"pairs): the fewest seeds per loss at which a true difference as large as the observed one, with the "
             f"pair's pooled spread, would be resolved with {POWER_TARGET:.0%} power at the Bonferroni level "
             f"{stats.ALPHA:.2f}/{pairs} (simulated; Holm is at least as powerful); "
@@ -255,7 +263,7 @@ def pairwise_table(results: dict, dataset: str, protocol: str = "paper", metric:
                      f"{'yes' if p['resolved'] else 'no'} | {need} |")
     if not tested:
         return "\n".join(lines) + f"\n\n*No pair has {stats.MIN_SEEDS} finished seeds on both sides yet.*"
-    return "\n".join(lines) + f"\n\n*{pairs_rule(tested)}*"
+    return "\n".join(lines) + f"\n\n*{pairs_rule(tested, len(pairs))}*"
 
 
 # the training settings a protocol may change; clip and gp_lambda stay with their loss in both
@@ -434,6 +442,8 @@ def best_rates(results: dict, dataset: str = "mnist", metric: str = "fcd") -> di
 def best_rate_table(results: dict, dataset: str = "mnist", metric: str = "fcd") -> str:
     """Lucic et al.'s equal-budget view: every loss at its own best swept rate (``best_rates``), beside its
     value at the shared rate, with the pairwise rule applied to the best-rate values."""
+    if len([b for b in _sweep_blocks(results, dataset) if _finished(b)]) < 2:
+        return f"*No learning-rate sweep on {dataset} in these results.*"
     best = best_rates(results, dataset, metric)
     shared = cells(experiment(results, dataset, "controlled"), metric)
     lines = [f"| loss | best lr (of rates with ≥ {stats.MIN_SEEDS} seeds) | {COLUMNS[metric].label} at best lr | "
@@ -449,7 +459,7 @@ def best_rate_table(results: dict, dataset: str = "mnist", metric: str = "fcd") 
                 if p["resolved"]]
     tail = (f"Pairs resolved at the best rates (Welch's t-test, Holm's correction over the pairs): "
             f"{', '.join(resolved) if resolved else 'none'}. The best rate is chosen on the same seeds that "
-            f"measure it, which flatters every loss a little.")
+            f"measure it, so its value is optimistic, and the test does not account for the choice.")
     return "\n".join(lines) + f"\n\n*{tail}*"
 
 
@@ -546,7 +556,7 @@ def _no_data(ax, text: str) -> None:
 
 def fcd_curves(results: dict, dataset: str = "mnist", protocol: str = "paper", x: str = "step",
                lr: float | None = None, variant: str | None = None, ax=None):
-    """FCD against ``x`` (``step``, ``critic_updates``, ``train_s`` or ``train_cpu_s``) for every loss: mean
+    """FCD against ``x`` (``step``, ``critic_updates``, ``train_s`` or ``train_cpu_s``) for every loss: median
     over the finished seeds at each evaluation, shaded min–max band (log scale); every point on the same N
     of generated images (``trajectory_value``)."""
     if x not in X_AXES:
@@ -561,7 +571,9 @@ def fcd_curves(results: dict, dataset: str = "mnist", protocol: str = "paper", x
         xs = np.array([[e[x] for e in r["evals"][:k]] for r in runs]).mean(0)
         vals = np.array([[trajectory_value(e, "fcd") for e in r["evals"][:k]] for r in runs])
         keep = xs > 0
-        ax.plot(xs[keep], vals.mean(0)[keep], marker="o", ms=3, label=f"{loss} ({len(runs)})", color=LOSS_COLOURS[loss])
+        # the median, not the mean: a failed seed would drag a mean curve where no run went
+        ax.plot(xs[keep], np.median(vals, 0)[keep], marker="o", ms=3, label=f"{loss} ({len(runs)})",
+                color=LOSS_COLOURS[loss])
         ax.fill_between(xs[keep], vals.min(0)[keep], vals.max(0)[keep], alpha=0.15, color=LOSS_COLOURS[loss])
     if ax.lines:
         ax.set_yscale("log")

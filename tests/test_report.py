@@ -8,7 +8,7 @@ import pytest
 
 from ganlib import report, stats
 from ganlib.budget import Budget
-from ganlib.compare import _block
+from ganlib.compare_results import experiment_block
 from ganlib.protocols import Experiment
 
 B = Budget("hand", image_steps=100, toy_steps=100, batch_size=64, toy_batch_size=256, seeds=(1, 2, 3), eval_points=2)
@@ -37,9 +37,9 @@ def hand_results() -> dict:
             [diverged("hinge", s) for s in (1, 2, 3)] + [run("lsgan", 2, 30.0), diverged("lsgan", 3)]
     controlled = [run("nonsaturating", s, 20.0 + s, "controlled") for s in (1, 2, 3)]
     sweep_lo = [{**run("nonsaturating", s, 60.0 + s, "controlled"), "variant": "controlled-lr6.3e-05"} for s in (1, 2)]
-    exps = {"paper": _block(Experiment("paper", "mnist"), paper, B),
-            "controlled": _block(Experiment("controlled", "mnist"), controlled, B),
-            "controlled-lr6.3e-05": _block(Experiment("controlled", "mnist", 6.3e-5), sweep_lo, B)}
+    exps = {"paper": experiment_block(Experiment("paper", "mnist"), paper, B),
+            "controlled": experiment_block(Experiment("controlled", "mnist"), controlled, B),
+            "controlled-lr6.3e-05": experiment_block(Experiment("controlled", "mnist", 6.3e-5), sweep_lo, B)}
     return {"schema": 2, "meta": {"notes": [], "statistics": {"rule": "the rule"}},
             "datasets": {"mnist": {"experiments": exps}}}
 
@@ -53,7 +53,7 @@ def test_summary_table_numbers_and_notes(hand_results):
     assert ns.startswith("| nonsaturating | 3 | 12.0 ± 1.0 [9.5, 14.5] |")
     assert "| hinge | 0 (3 diverged) | – |" in table
     lsgan = next(line for line in lines if line.startswith("| lsgan |"))
-    assert lsgan.startswith("| lsgan | 1 (1 diverged) | 30.0 ± 0.0 |")
+    assert lsgan.startswith("| lsgan | 1 (1 diverged) | 30.0 (one seed) |")
     assert "hinge: every run diverged" in table and "lsgan: 1 of 2 runs diverged" in table
     assert "different seeds" in table  # lsgan ran seeds 2, 3 only
 
@@ -67,7 +67,7 @@ def test_ranking_and_pairwise(hand_results):
     line = next(line for line in pairs.splitlines() if line.startswith("| nonsaturating | wgan-gp |"))
     assert line == "| nonsaturating | wgan-gp | -30.0 | [-32.3, -27.7] | 0.000 | yes | – |"
     assert "| nonsaturating | lsgan | -18.0 | – | – | no | – |" in pairs and pairs.count("| no |") == 2
-    assert "here the family is this table's 1 pair." in pairs
+    assert "here the family is the 1 of the table's 3 pairs with at least 2 seeds on both sides" in pairs
 
 
 def test_equal_compute_table_interpolates_at_the_common_time(hand_results):
@@ -141,8 +141,8 @@ def test_protocol_table_resolves_only_with_enough_seeds(hand_results):
     exps = hand_results["datasets"]["mnist"]["experiments"]
     paper = [r for r in exps["paper"]["runs"] if not (r["loss"] == "nonsaturating" and r["seed"] > 1)]
     controlled = [r for r in exps["controlled"]["runs"] if r["seed"] < 3]
-    exps["paper"] = _block(Experiment("paper", "mnist"), paper, B)
-    exps["controlled"] = _block(Experiment("controlled", "mnist"), controlled, B)
+    exps["paper"] = experiment_block(Experiment("paper", "mnist"), paper, B)
+    exps["controlled"] = experiment_block(Experiment("controlled", "mnist"), controlled, B)
     table = report.protocol_table(hand_results, "mnist", "fcd")
     ns = next(line for line in table.splitlines() if line.startswith("| nonsaturating |"))
     # 11 against 21 and 22: d = 10.5, yet one paper seed has no spread to test against
@@ -166,7 +166,7 @@ def with_spectral(hand_results: dict) -> dict:
     runs = [{**run("nonsaturating", s, 30.0 + s, "controlled"), "variant": "controlled-norm-spectral",
              "d_norm": "spectral"} for s in (1, 2)]
     exps = hand_results["datasets"]["mnist"]["experiments"]
-    exps["controlled-norm-spectral"] = _block(Experiment("controlled", "mnist", d_norm="spectral"), runs, B)
+    exps["controlled-norm-spectral"] = experiment_block(Experiment("controlled", "mnist", d_norm="spectral"), runs, B)
     return hand_results
 
 
@@ -209,7 +209,7 @@ def test_one_setting_table_compares_each_row_with_the_controlled_runs():
     ring_runs = [{"loss": "wgan", "seed": s, "dataset": "ring", "protocol": "controlled", "variant": "controlled",
                   "modes_covered": 0, "high_quality": 0.02} for s in (0, 1, 2)]
     ring = {"meta": {}, "datasets": {"ring": {"experiments": {
-        "controlled": _block(Experiment("controlled", "ring"), ring_runs, B)}}}}
+        "controlled": experiment_block(Experiment("controlled", "ring"), ring_runs, B)}}}}
     study = {"runs": [{"loss": "wgan", "setting": "n_critic", "value": 5, "seed": s, "modes_covered": m,
                        "high_quality": 0.06} for s, m in enumerate((3, 0, 5))]}
     table = report.one_setting_table(study, ring)
@@ -240,3 +240,12 @@ def test_strip_plot_draws_a_dot_per_finished_seed(hand_results):
             and c.get_offsets().ndim == 2 and len(c.get_offsets())]
     assert sum(dots) >= 7  # paper: non-saturating 3, WGAN-GP 3, LSGAN 1 (hinge diverged)
     plt.close(fig)
+
+
+def test_no_best_rate_view_without_a_sweep_and_no_interval_below_three_seeds(hand_results):
+    del hand_results["datasets"]["mnist"]["experiments"]["controlled-lr6.3e-05"]
+    assert report.best_rate_table(hand_results, "mnist") == "*No learning-rate sweep on mnist in these results.*"
+    # two seeds: t's 12.706 × s/√2 would reach far outside the metric's range, so the cell shows none
+    two = stats.cell([61.0, 62.0])
+    assert report._cell("fcd", two) == "61.5 ± 0.7"
+    assert report._cell("fcd", stats.cell([1.0, 2.0, 3.0])) == "2.0 ± 1.0 [-0.5, 4.5]"  # 2 ± 4.302653/√3

@@ -15,6 +15,7 @@ import pickle
 import sys
 import warnings
 from collections.abc import Mapping
+from dataclasses import fields
 from pathlib import Path
 
 import torch
@@ -171,6 +172,8 @@ def prepare_out_dir(out: Path | None, config: dict, resume: bool, verbose: bool)
 
 def check_same_run(saved: dict, config: dict, path: Path) -> None:
     """A checkpoint resumes only with the settings it was trained with (``RESUMABLE_CHANGES`` apart)."""
+    # a field the checkpoint's ganlib did not have yet was at its default (all four aids of chapter 6: off)
+    saved = {**_DEFAULTS, **saved}
     differ = sorted(k for k in config if k not in RESUMABLE_CHANGES and _norm(saved.get(k)) != _norm(config[k]))
     if differ:
         pairs = ", ".join(f"{k}: {saved.get(k)!r} there vs {config[k]!r} now" for k in differ)
@@ -178,6 +181,12 @@ def check_same_run(saved: dict, config: dict, path: Path) -> None:
     if not isinstance(saved.get("steps"), int) or saved["steps"] > config["steps"]:
         raise GanlibError(f"cannot resume {path}: it is set for {saved.get('steps')!r} steps, more than "
                           f"{config['steps']}")
+    if config.get("instance_noise") and saved["steps"] != config["steps"]:
+        raise GanlibError(f"cannot resume {path} for {config['steps']} steps: its instance noise anneals to 0 over "
+                          f"its {saved['steps']} steps; resume it with --steps {saved['steps']}")
+
+
+_DEFAULTS = {f.name: f.default for f in fields(TrainConfig)}
 
 
 def _norm(v: object) -> object:
@@ -200,8 +209,8 @@ def describe_kept(out: Path | None) -> str:
 def check_finite_weights(result: TrainResult, out: Path | None) -> None:
     """Stop on NaN/Inf or exploded (past ``WEIGHT_LIMIT``) parameters or floating buffers (batch-norm
     running statistics): an update can break them before any loss shows it. One host sync."""
-    tensors = [t for net in (result.generator, result.discriminator)
-               for t in (*net.parameters(), *net.buffers()) if t.is_floating_point()]
+    nets = [result.generator, result.discriminator] + [result.generator_ema] * (result.generator_ema is not None)
+    tensors = [t for net in nets for t in (*net.parameters(), *net.buffers()) if t.is_floating_point()]
     with torch.no_grad():
         worst = torch.stack([t.detach().abs().max().float() for t in tensors if t.numel()]).max().item()
     if not worst <= WEIGHT_LIMIT:  # NaN compares false
@@ -217,8 +226,9 @@ def save_run(result: TrainResult, opt: Optimisers, gen: torch.Generator, out: Pa
 
 
 def _state(result: TrainResult, opt: Optimisers, gen: torch.Generator) -> dict:
-    """What a checkpoint holds: everything a resumed run needs to continue bit for bit."""
-    return {
+    """What a checkpoint holds: everything a resumed run needs to continue bit for bit (with ``ema``, the
+    weight average too, under ``generator_ema``; without it the checkpoint is as it was before the average)."""
+    state = {
         "format": FORMAT,
         "config": result.config.to_dict(),
         "step": result.step,
@@ -235,6 +245,9 @@ def _state(result: TrainResult, opt: Optimisers, gen: torch.Generator) -> dict:
         "elapsed": result.elapsed,
         "cpu_elapsed": result.cpu_elapsed,
     }
+    if result.generator_ema is not None:
+        state["generator_ema"] = result.generator_ema.state_dict()
+    return state
 
 
 def restore(state: dict, path: Path, result: TrainResult, opt: Optimisers | None = None,
@@ -247,6 +260,11 @@ def restore(state: dict, path: Path, result: TrainResult, opt: Optimisers | None
                           f"resumes there; resume with --device {state['device_type']} or start afresh")
     check_tensors(state["generator"], result.generator.state_dict(), "generator", path)
     check_tensors(state["discriminator"], result.discriminator.state_dict(), "discriminator", path)
+    if result.generator_ema is not None:
+        if not isinstance(state.get("generator_ema"), dict):
+            raise GanlibError(f"{path}: it holds no generator weight average, which this config (ema "
+                              f"{result.config.ema:g}) needs")
+        check_tensors(state["generator_ema"], result.generator_ema.state_dict(), "generator average", path)
     noise = state["fixed_noise"]
     if noise.shape != result.fixed_noise.shape:
         raise GanlibError(f"{path}: its fixed noise has shape {tuple(noise.shape)}, this config needs "
@@ -255,6 +273,8 @@ def restore(state: dict, path: Path, result: TrainResult, opt: Optimisers | None
         raise GanlibError(f"{path}: a snapshot does not hold {len(noise)} samples")
     result.generator.load_state_dict(state["generator"])
     result.discriminator.load_state_dict(state["discriminator"])
+    if result.generator_ema is not None:
+        result.generator_ema.load_state_dict(state["generator_ema"])
     if opt is not None:
         check_optimiser(state["opt_g"], opt.g, "generator", path)
         check_optimiser(state["opt_d"], opt.d, "discriminator", path)

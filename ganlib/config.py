@@ -53,6 +53,12 @@ class TrainConfig:
     # the whole step as one CUDA graph (CUDA only). Off by default until the graph has been checked against
     # eager steps on a GPU (tests/test_gpu.py, run by benchmarks/gpu_check.sh); then the default becomes True.
     cuda_graph: bool = False
+    # Aids besides the loss (chapter 6). Each is off at its default, and a run with all four off trains exactly as
+    # before they existed (same random draws, same arithmetic, same checkpoint).
+    r1_gamma: float = 0.0  # γ: L_D gains (γ/2)·E_x[‖∇_x D(x)‖²] on the real batch (losses.r1_penalty)
+    instance_noise: float = 0.0  # σ at step 0 of the Gaussian noise added to D's real and fake inputs, → 0 linearly
+    d_lr: float | None = None  # the discriminator's learning rate (TTUR); None: the generator's, the recipe's lr
+    ema: float = 0.0  # β of the generator's weight average θ_ema ← β·θ_ema + (1 − β)·θ; 0: no average
 
     def __post_init__(self) -> None:
         for name, value in self._checked_fields().items():
@@ -63,6 +69,9 @@ class TrainConfig:
                               f"use 'toy' for {', '.join(TOY_DATASETS)} and 'dcgan' or 'mlp' for images")
         if self.cuda_graph and self.device in ("cpu", "mps"):
             raise GanlibError(no_graph_message(self.device))
+        if self.cuda_graph and self.instance_noise:
+            raise GanlibError("instance_noise cannot run inside a CUDA graph (its σ changes every step, a graph "
+                              "replays fixed values); switch cuda_graph or instance_noise off")
 
     def _checked_fields(self) -> dict[str, object]:
         """Each field but ``snapshot_steps`` checked on its own, normalised."""
@@ -90,6 +99,12 @@ class TrainConfig:
             "checkpoint_every": _integer("checkpoint_every", self.checkpoint_every, 0,
                                          "0 (a checkpoint at the end only) or a positive integer"),
             "cuda_graph": _flag("cuda_graph", self.cuda_graph),
+            "r1_gamma": _number("r1_gamma", self.r1_gamma, "a non-negative number (R1's γ; 0 switches R1 off)"),
+            "instance_noise": _number("instance_noise", self.instance_noise,
+                                      "a non-negative number (the noise's σ at step 0; 0 switches it off)"),
+            "d_lr": _optional(self.d_lr, lambda v: _number(
+                "d_lr", v, "a positive number (None: the generator's learning rate)", positive=True)),
+            "ema": _fraction("ema", self.ema, "a number in [0, 1) (the average's β; 0 switches it off)"),
         }
 
     @property
@@ -107,6 +122,10 @@ class TrainConfig:
         if self.is_toy and self.lr is None:
             recipe = recipe.with_overrides(lr=recipe.lr * TOY_LR_SCALE)
         return recipe
+
+    def resolved_d_lr(self) -> float:
+        """The discriminator's learning rate: ``d_lr``, else the generator's (the recipe's, toy scale included)."""
+        return self.d_lr if self.d_lr is not None else self.recipe().lr
 
     def resolved_arch(self) -> str:
         return self.arch or ("toy" if self.is_toy else "dcgan")
@@ -153,6 +172,13 @@ def _integer(name: str, value: object, low: int, valid: str, high: int | None = 
 def _number(name: str, value: object, valid: str, positive: bool = False) -> float:
     """``value`` as a float if it is a finite real number ≥ 0 (> 0 if ``positive``), else a one-line error."""
     if _is_real(value) and math.isfinite(value) and (value > 0 if positive else value >= 0):
+        return float(value)
+    raise GanlibError(f"{name} must be {valid}, got {value!r}")
+
+
+def _fraction(name: str, value: object, valid: str) -> float:
+    """``value`` as a float if it is a real number in [0, 1), else a one-line error."""
+    if _is_real(value) and 0 <= value < 1:
         return float(value)
     raise GanlibError(f"{name} must be {valid}, got {value!r}")
 

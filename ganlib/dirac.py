@@ -8,7 +8,8 @@ and one GAN training step is a step on the two numbers (θ, ψ):
 
 with L_D, L_G the loss's ``d_loss``/``g_loss`` (gradients by autograd). The equilibrium is θ = 0 with
 ψ = 0. Penalties on the discriminator: the WGAN-GP term λ·(‖∇_x D(x̂)‖ − 1)² = λ(|ψ| − 1)² (ganlib's
-``gradient_penalty``), or R1 = (γ/2)·‖∇_x D(x)‖² at the real data, = (γ/2)ψ²; WGAN's weight clipping
+``gradient_penalty``), or R1 = (γ/2)·‖∇_x D(x)‖² at the real data, = (γ/2)ψ² (``losses.r1_penalty``, the
+same function the image runs use with ``TrainConfig.r1_gamma``); WGAN's weight clipping
 keeps ψ in [−c, c]. ``simultaneous`` steps both players from the same point; ``alternating`` moves the
 discriminator first and the generator against the updated ψ.
 """
@@ -20,16 +21,9 @@ import torch
 from torch import Tensor
 
 from .errors import GanlibError, check_choice
-from .losses import get_loss, gradient_penalty
+from .losses import get_loss, gradient_penalty, r1_penalty
 
 MODES: tuple[str, ...] = ("simultaneous", "alternating")
-
-
-def r1_penalty(critic, real: Tensor) -> Tensor:
-    """R1 without γ/2: E[‖∇_x D(x)‖²] over the real batch (Mescheder et al. 2018)."""
-    x = real.detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
-    return grad.flatten(1).pow(2).sum(1).mean()
 
 
 def dirac_losses(loss: str, theta: Tensor, psi: Tensor, gp_lambda: float | None = None,
@@ -42,8 +36,9 @@ def dirac_losses(loss: str, theta: Tensor, psi: Tensor, gp_lambda: float | None 
     d = gan_loss.d_loss(critic(real), critic(fake.detach()))
     if gp_lambda:
         d = d + gp_lambda * gradient_penalty(critic, real, fake)
-    if r1_gamma:
-        d = d + 0.5 * r1_gamma * r1_penalty(critic, real)
+    if r1_gamma:  # the image runs' formula (losses.r1_penalty, TrainConfig.r1_gamma)
+        x = real.detach().requires_grad_(True)
+        d = d + 0.5 * r1_gamma * r1_penalty(x, critic(x))
     g = gan_loss.g_loss(critic(fake))
     return d, g
 

@@ -87,7 +87,7 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, resume: bool = Fa
             print(f"ganlib train: loss {cfg.loss} on {cfg.dataset}, {cfg.resolved_arch()} nets, "
                   f"steps {result.step}->{cfg.steps}, batch {cfg.batch_size}, n_critic {recipe.n_critic}, "
                   f"{recipe.optimizer} lr {recipe.lr:g}, seed {cfg.seed}, device {device}"
-                  + (f" ({threads} thread{'s' * (threads > 1)})" if device.type == "cpu" else ""))
+                  + (f" ({threads} thread{'s' * (threads > 1)})" if device.type == "cpu" else "") + _aids(cfg))
         with _cpu_threads(threads):
             _run_loop(result, opt, sampler, gen, out, progress, evaluate, stop, checkpoint_seconds)
         if result.step < cfg.steps:  # only a signal ends the loop early; its checkpoint is written
@@ -96,6 +96,12 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, resume: bool = Fa
         if out is not None:
             write_outputs(result, opt, gen, out)
     return result
+
+
+def _aids(cfg: TrainConfig) -> str:
+    """The aids besides the loss that are on, for the start line (nothing when all are off)."""
+    aids = {"d_lr": cfg.d_lr, "R1 gamma": cfg.r1_gamma, "instance noise": cfg.instance_noise, "ema": cfg.ema}
+    return "".join(f", {name} {value:g}" for name, value in aids.items() if value)
 
 
 @contextmanager

@@ -168,3 +168,15 @@ def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Ten
     (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
     norms = grad.flatten(1).norm(2, dim=1)
     return (norms - 1).pow(2).mean()
+
+
+def r1_penalty(real: Tensor, real_logits: Tensor) -> Tensor:
+    """R1 = E_x[‖∇_x D(x)‖₂²] over the real batch (Mescheder et al. 2018), without its weight γ/2.
+
+    ``real`` must require gradients and ``real_logits`` be D(real) computed from it, so the penalty reuses
+    the forward pass the loss already made. The squared norm is taken per sample over all of its pixels.
+    Training adds (γ/2)·R1 to L_D (``TrainConfig.r1_gamma``); the Dirac-GAN (``ganlib.dirac``) adds the same
+    term, which there is (γ/2)ψ².
+    """
+    (grad,) = torch.autograd.grad(real_logits.sum(), real, create_graph=True)
+    return grad.flatten(1).pow(2).sum(1).mean()

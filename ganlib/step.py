@@ -7,6 +7,7 @@ checkpoint that stores its state resumes the exact same run.
 
 from __future__ import annotations
 
+import copy
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -19,7 +20,7 @@ from torch import nn
 from .config import OPTIMIZERS, TrainConfig
 from .devices import no_graph_message
 from .errors import GanlibError, check_choice
-from .losses import Recipe, gradient_penalty
+from .losses import Recipe, gradient_penalty, r1_penalty
 from .models import build_models
 
 # d_loss is what the critic minimised, λ·GP included for wgan-gp; gp is the penalty alone (0 elsewhere)
@@ -38,7 +39,11 @@ WEIGHT_LIMIT = 1e6
 
 @dataclass
 class TrainResult:
-    """A trained (or partly trained) run: models, history, fixed-noise snapshots and evaluations."""
+    """A trained (or partly trained) run: models, history, fixed-noise snapshots and evaluations.
+
+    With ``config.ema`` > 0, ``generator_ema`` holds the average of the generator's weights, and ``generate``,
+    ``sample``, the snapshots and every evaluation use it; ``average=False`` samples the trained generator.
+    """
 
     config: TrainConfig
     generator: nn.Module
@@ -53,22 +58,26 @@ class TrainResult:
     # the process's CPU seconds spent training (all its threads), summed likewise: on a shared machine the
     # wall clock also counts other programs' time, the CPU time does not
     cpu_elapsed: float = 0.0
+    generator_ema: nn.Module | None = None  # the weight average G_ema, with config.ema > 0 (else None)
 
     @torch.no_grad()
-    def generate(self, z: torch.Tensor, batch: int = 1000) -> torch.Tensor:
-        """G(z) on the CPU, in eval mode (batch-norm running statistics), in batches of ``batch``."""
-        was_training = self.generator.training
-        self.generator.eval()
+    def generate(self, z: torch.Tensor, batch: int = 1000, average: bool = True) -> torch.Tensor:
+        """G(z) on the CPU, in eval mode (batch-norm running statistics), in batches of ``batch``; G is the
+        weight average when there is one and ``average`` is true."""
+        net = self.generator_ema if average and self.generator_ema is not None else self.generator
+        was_training = net.training
+        net.eval()
         try:
-            out = [self.generator(z[i:i + batch].to(self.device)).float().cpu() for i in range(0, len(z), batch)]
+            out = [net(z[i:i + batch].to(self.device)).float().cpu() for i in range(0, len(z), batch)]
         finally:
-            self.generator.train(was_training)
+            net.train(was_training)
         return torch.cat(out)
 
-    def sample(self, n: int, seed: int = 0, batch: int = 1000) -> torch.Tensor:
-        """n generated samples (images in [−1, 1] or 2-D points) on the CPU, from noise seeded by ``seed``."""
+    def sample(self, n: int, seed: int = 0, batch: int = 1000, average: bool = True) -> torch.Tensor:
+        """n generated samples (images in [−1, 1] or 2-D points) on the CPU, from noise seeded by ``seed``
+        (from the weight average, if any, unless ``average`` is false)."""
         z = torch.randn(n, self.config.resolved_z_dim(), generator=torch.Generator().manual_seed(seed))
-        return self.generate(z, batch)
+        return self.generate(z, batch, average)
 
 
 @dataclass
@@ -77,14 +86,17 @@ class Optimisers:
     d: torch.optim.Optimizer
 
 
-def make_optimisers(recipe: Recipe, G: nn.Module, D: nn.Module, device: torch.device) -> Optimisers:
-    def make(params) -> torch.optim.Optimizer:
+def make_optimisers(recipe: Recipe, G: nn.Module, D: nn.Module, device: torch.device,
+                    d_lr: float | None = None) -> Optimisers:
+    """The recipe's optimiser for each player; the discriminator's at ``d_lr`` if given (TTUR), else at the
+    recipe's rate, like the generator's."""
+    def make(params, lr: float) -> torch.optim.Optimizer:
         if recipe.optimizer == "rmsprop":
-            return torch.optim.RMSprop(params, lr=recipe.lr)
+            return torch.optim.RMSprop(params, lr=lr)
         # fused Adam: one kernel for all parameters on CUDA, no host sync
-        return torch.optim.Adam(params, lr=recipe.lr, betas=recipe.betas, fused=device.type == "cuda")
+        return torch.optim.Adam(params, lr=lr, betas=recipe.betas, fused=device.type == "cuda")
     check_choice("optimizer", recipe.optimizer, OPTIMIZERS)
-    return Optimisers(make(G.parameters()), make(D.parameters()))
+    return Optimisers(make(G.parameters(), recipe.lr), make(D.parameters(), recipe.lr if d_lr is None else d_lr))
 
 
 def new_run(cfg: TrainConfig, device: torch.device) -> tuple[TrainResult, Optimisers, torch.Generator]:
@@ -95,9 +107,27 @@ def new_run(cfg: TrainConfig, device: torch.device) -> tuple[TrainResult, Optimi
     G, D = G.to(device), D.to(device)
     fixed = torch.randn(cfg.resolved_n_snapshot(), cfg.resolved_z_dim(),
                         generator=torch.Generator().manual_seed(cfg.seed))
-    result = TrainResult(cfg, G, D, device, fixed_noise=fixed)
+    # the average starts at the initial weights; it never trains, so it needs no gradients
+    G_ema = copy.deepcopy(G).requires_grad_(False) if cfg.ema else None
+    result = TrainResult(cfg, G, D, device, fixed_noise=fixed, generator_ema=G_ema)
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
-    return result, make_optimisers(recipe, G, D, device), gen
+    return result, make_optimisers(recipe, G, D, device, cfg.resolved_d_lr()), gen
+
+
+def instance_noise_std(sigma: float, step: int, steps: int) -> float:
+    """The instance noise's σ_t = σ·(1 − t/T) at generator step t = 0 … T − 1 of a T-step run (Sønderby et al.
+    2017): σ at the first step, annealed linearly to 0 at the end of the run, never below 0."""
+    return sigma * max(0.0, 1.0 - step / steps)
+
+
+@torch.no_grad()
+def update_average(average: nn.Module, net: nn.Module, beta: float) -> None:
+    """θ_ema ← β·θ_ema + (1 − β)·θ for every parameter (Karras et al. 2018; Yazici et al. 2019); buffers (batch
+    norm's running statistics) are copied, since the average's own would belong to no network that ran."""
+    for p_avg, p in zip(average.parameters(), net.parameters()):
+        p_avg.mul_(beta).add_(p, alpha=1 - beta)
+    for b_avg, b in zip(average.buffers(), net.buffers()):
+        b_avg.copy_(b)
 
 
 def make_capturable(optimizer: torch.optim.Optimizer) -> None:
@@ -138,6 +168,13 @@ class TrainStep:
     does). One graph per run, freed with its step: keeping several whole-step graphs alive in one process
     crashed when it was tried on a GPU, and ``compare --jobs N`` trains its runs in N worker processes, each run
     after the other in its worker.
+
+    The aids besides the loss (``TrainConfig``'s last four fields) act here, and only when switched on:
+    ``r1_gamma`` adds (γ/2)·R1 to L_D, on the batch of real inputs D saw (the returned L_D includes it; GP stays
+    WGAN-GP's penalty alone); ``instance_noise`` adds σ_t·ε, ε ~ N(0, I), to every real and fake input of D, in
+    the critic and the generator updates, with σ_t from ``instance_noise_std`` (fresh ε from the run's
+    generator: real, then fake); ``d_lr`` is in the discriminator's optimiser; ``ema`` updates the weight
+    average after each generator update, outside any CUDA graph.
     """
 
     WARMUP = 3  # eager steps before capture (optimiser state, cuDNN choices, autograd's lazy setup)
@@ -148,6 +185,7 @@ class TrainStep:
         self.loss, self.recipe = cfg.loss_fn, cfg.recipe()
         self.batch, self.z_dim, self.device = cfg.batch_size, cfg.resolved_z_dim(), result.device
         self.zero = torch.zeros((), device=result.device)
+        self.result, self.r1_gamma, self.noise_std, self.ema = result, cfg.r1_gamma, cfg.instance_noise, cfg.ema
         self.use_graph = cfg.cuda_graph
         if self.use_graph and self.device.type != "cuda":
             raise GanlibError(no_graph_message(self.device.type))
@@ -164,15 +202,28 @@ class TrainStep:
     def noise(self) -> torch.Tensor:
         return torch.randn((self.batch, self.z_dim), device=self.device, generator=self.gen)
 
+    def noisy(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` as D sees it: with instance noise, x + σ_t·ε at this generator step t."""
+        if not self.noise_std:
+            return x
+        sigma = instance_noise_std(self.noise_std, self.result.step, self.result.config.steps)
+        return x + sigma * torch.randn(x.shape, device=x.device, dtype=x.dtype, generator=self.gen)
+
     def critic_step(self) -> tuple[torch.Tensor, torch.Tensor]:
         real = self.sampler.sample(self.batch, self.gen)
         with torch.no_grad():
             fake = self.G(self.noise())
-        loss = self.loss.d_loss(self.D(real), self.D(fake))
+        real, fake = self.noisy(real), self.noisy(fake)
+        if self.r1_gamma:  # R1 differentiates D(real) with respect to its input
+            real = real.detach().requires_grad_(True)
+        real_logits = self.D(real)
+        loss = self.loss.d_loss(real_logits, self.D(fake))
         gp = self.zero
         if self.recipe.gp_lambda:
             gp = gradient_penalty(self.D, real, fake, generator=self.gen)
             loss = loss + self.recipe.gp_lambda * gp
+        if self.r1_gamma:
+            loss = loss + 0.5 * self.r1_gamma * r1_penalty(real, real_logits)
         self.opt.d.zero_grad(set_to_none=False)
         loss.backward()
         self.opt.d.step()
@@ -184,7 +235,7 @@ class TrainStep:
 
     def generator_step(self) -> torch.Tensor:
         with frozen(self.D):
-            loss = self.loss.g_loss(self.D(self.G(self.noise())))
+            loss = self.loss.g_loss(self.D(self.noisy(self.G(self.noise()))))
             self.opt.g.zero_grad(set_to_none=False)
             loss.backward()
         self.opt.g.step()
@@ -198,6 +249,12 @@ class TrainStep:
 
     def __call__(self) -> torch.Tensor:
         """One generator step with its critic steps; returns (L_D, L_G, GP) of the last critic step."""
+        out = self._step()
+        if self.ema:
+            update_average(self.result.generator_ema, self.G, self.ema)
+        return out
+
+    def _step(self) -> torch.Tensor:
         if not self.use_graph:
             return self.eager()
         if self.graph is None and self.warm_steps < self.WARMUP:

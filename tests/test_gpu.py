@@ -124,3 +124,20 @@ def test_short_cuda_run_resumes_exactly(tmp_path, graph):
                                rtol=1e-3, atol=1e-4)  # the random stream continues where it stopped
     for p, q in zip(whole.generator.parameters(), resumed.generator.parameters()):
         assert torch.allclose(p, q, atol=1e-5)  # cuDNN may pick other kernels: equal up to float error
+
+
+@cuda
+@pytest.mark.usefixtures("same_kernels_every_run")
+@pytest.mark.parametrize("aid", [dict(r1_gamma=1.0), dict(ema=0.9), dict(d_lr=3e-3)], ids=["r1", "ema", "d_lr"])
+def test_the_aids_besides_the_loss_train_in_the_graph_as_eagerly(aid):
+    """R1 runs inside the captured step (the same double backward as WGAN-GP's penalty), the weight average
+    is updated after each replay, d_lr is the critic optimiser's rate: graph and eager runs agree."""
+    cfg = dict(loss="hinge", dataset="ring", batch_size=64, device="cuda", steps=12, check_every=4, **aid)
+    eager = ganlib.train(TrainConfig(**cfg), verbose=False, progress=False)
+    graphed = ganlib.train(TrainConfig(**cfg, cuda_graph=True), verbose=False, progress=False)
+    torch.testing.assert_close(torch.tensor(graphed.history["d_loss"]), torch.tensor(eager.history["d_loss"]),
+                               rtol=1e-3, atol=1e-4)
+    nets = [(eager.generator, graphed.generator)] + [(eager.generator_ema, graphed.generator_ema)] * ("ema" in aid)
+    for a, b in nets:
+        for p, q in zip(a.state_dict().values(), b.state_dict().values()):
+            torch.testing.assert_close(q, p, rtol=1e-3, atol=1e-4)

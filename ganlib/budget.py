@@ -6,7 +6,7 @@
 The ``book`` comparison grid is trained on a 2-core CPU, two runs at once (one process and one thread
 each), and must fit 14 hours of that machine. ``python -m ganlib compare --pilot`` times every kind of
 run of the grid and prints the estimate; ``STEP_MS`` holds what it measured, so that a comparison can
-plan its runs before any run of a kind has finished (``ganlib.compare`` then uses the finished runs'
+plan its runs before any run of a kind has finished (``ganlib.compare_plan`` then uses the finished runs'
 own seconds). Where the grid did not fit, it was cut in this order: the paper protocol's seeds 5 → 3,
 MNIST's generator steps 5,000 → 3,000, then the seeds of the critic-normalisation factor 3 → 2; the
 controlled protocol's 5 seeds and the sweep's 3 rates stay.
@@ -28,7 +28,7 @@ STEP_MS: dict[tuple[str, str | None], dict[str, float]] = {
     ("paper", None): {"minimax": 205, "nonsaturating": 203, "wgan": 644, "wgan-gp": 1177, "lsgan": 202, "hinge": 212},
     ("controlled", None): {"minimax": 196, "nonsaturating": 191, "wgan": 201, "wgan-gp": 306, "lsgan": 206,
                            "hinge": 194},
-    # the other four losses' batch-norm runs are their paper runs (ganlib.compare.shared_runs)
+    # the other four losses' batch-norm runs are their paper runs (ganlib.compare_plan.shared_runs)
     ("controlled", "batch"): {"minimax": 205, "nonsaturating": 203, "wgan": 190, "lsgan": 202, "hinge": 212},
     ("controlled", "spectral"): {"minimax": 198, "nonsaturating": 205, "wgan": 186, "wgan-gp": 295, "lsgan": 188,
                                  "hinge": 188},

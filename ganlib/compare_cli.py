@@ -12,7 +12,9 @@ import torch
 
 from .argtypes import checked, choice_list, positive_int
 from .budget import Budget, get_budget
-from .compare import Job, check_seeds, command_line, cpu_name, grid_status, pilot, plan, run_comparison
+from .compare import grid_status, pilot, run_comparison
+from .compare_plan import Job, check_seeds, command_line, plan
+from .compare_results import cpu_name
 from .data import DATASETS
 from .devices import check_device
 from .errors import GanlibError

@@ -301,7 +301,7 @@ def test_shared_runs_are_trained_once_and_appear_under_both_experiments(tmp_path
             compare.Job(Experiment("controlled", "ring", d_norm="batch"), "hinge", 0)]
     # on the ring the paper recipe's rate is scaled and the controlled one too: the two are the same run
     assert compare.shared_runs(jobs, budget)[jobs[1]] == jobs[0]
-    records = compare._run_all(jobs, budget, tmp_path, "cpu", None, False, 1)
+    records = compare._run_all(jobs, compare.RunSettings(budget, tmp_path, "cpu"), jobs=1)
     assert trained == [jobs[0]]
     assert records[jobs[1]]["variant"] == "controlled-norm-batch" and records[jobs[1]]["trained_as"] == "paper"
     assert {k: v for k, v in records[jobs[1]].items() if k not in ("variant", "protocol", "trained_as")} == \
@@ -329,7 +329,7 @@ def test_a_run_going_at_the_stop_time_saves_its_checkpoint_and_stops(tmp_path, c
     budget = Budget("tiny", image_steps=2, toy_steps=200_000, batch_size=8, toy_batch_size=64, seeds=(0,),
                     eval_points=1)
     # an estimate far too short, as if the machine had slowed down: the run starts and is cut by the stop time
-    monkeypatch.setattr(compare, "_cost", lambda job, budget, measured=None: 0.01)
+    monkeypatch.setattr(compare, "run_cost", lambda job, budget, measured=None: 0.01)
     res = run_comparison(["hinge"], [0], ["ring"], budget, tmp_path, device="cpu", protocols=["paper"],
                          stop_at=time.time() + 4)
     assert res["meta"]["runs_finished"] == 0 and "stop time reached" in capsys.readouterr().out

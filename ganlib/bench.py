@@ -251,31 +251,53 @@ def compare_variants(loss: str, variants: list[str], dataset: str = "mnist", bat
     return results
 
 
-def _grid_worker(spec: dict, barrier, queue) -> None:
-    """One run of the grid in its own process: set up, wait for all, time ``steps`` steps."""
+def _timed_worker(spec: dict, barrier, queue) -> None:
+    """One process of a grid: set up its runs (``spec["runs"]``, (loss, seed) pairs), wait for every process
+    of the grid, then time ``steps`` steps of each run in turn (wall clock, comparable across processes)."""
     try:
         torch.set_num_threads(spec["threads"])
         dev = resolve_device(spec["device"])
-        cfg = TrainConfig(loss=spec["loss"], dataset=spec["dataset"], batch_size=spec["batch_size"],
-                          seed=spec["seed"], device=spec["device"], cuda_graph=spec["graph"])
-        run = _ganlib_step(cfg, dev, spec["data_root"])
-        for _ in range(WARMUP):
-            run()
+        runs = [_ganlib_step(TrainConfig(loss=loss, dataset=spec["dataset"], batch_size=spec["batch_size"],
+                                         seed=seed, device=spec["device"], cuda_graph=spec["graph"]),
+                             dev, spec["data_root"])
+                for loss, seed in spec["runs"]]
+        for run in runs:
+            for _ in range(WARMUP):
+                run()
         _sync(dev)
     except Exception as exc:  # report it to the parent, and release the others from the barrier
         barrier.abort()
-        queue.put({"error": f"{spec['loss']} seed {spec['seed']}: {first_line(exc)}"})
+        names = ", ".join(f"{loss} seed {seed}" for loss, seed in spec["runs"])
+        queue.put({"error": f"{names}: {first_line(exc)}"})
         return
     try:
         barrier.wait()
     except threading.BrokenBarrierError:
-        queue.put({"error": "another run of the grid failed"})
+        queue.put({"error": "another process of the grid failed"})
         return
-    start = time.time()  # wall clock: comparable across the processes
-    for _ in range(spec["steps"]):
-        run()
+    start = time.time()
+    for run in runs:
+        for _ in range(spec["steps"]):
+            run()
     _sync(dev)
-    queue.put({"loss": spec["loss"], "seed": spec["seed"], "start": start, "end": time.time()})
+    queue.put({"start": start, "end": time.time(), "steps": spec["steps"] * len(runs)})
+
+
+def _timed_processes(specs: list[dict]) -> tuple[list[dict], float]:
+    """One ``_timed_worker`` process per spec, timed from one barrier: their reports, and the wall seconds
+    from the first start to the last report (start-up included); a failed run is a one-line GanlibError."""
+    ctx = multiprocessing.get_context("spawn")  # CUDA cannot be used in forked children
+    barrier, queue = ctx.Barrier(len(specs)), ctx.Queue()
+    t0 = time.time()
+    procs = [ctx.Process(target=_timed_worker, args=(spec, barrier, queue)) for spec in specs]
+    for p in procs:
+        p.start()
+    reports = _collect(queue, procs)
+    wall = time.time() - t0
+    errors = [r["error"] for r in reports if "error" in r]
+    if errors:
+        raise GanlibError(f"a grid run failed: {errors[0]}")
+    return reports, wall
 
 
 def grid_throughput(losses: list[str], seeds: int, steps: int, dataset: str = "mnist", batch_size: int = 64,
@@ -298,20 +320,10 @@ def grid_throughput(losses: list[str], seeds: int, steps: int, dataset: str = "m
         for _ in range(WARMUP):
             loop()
         tutorial_s += _timed(loop, steps, dev)
-    ctx = multiprocessing.get_context("spawn")  # CUDA cannot be used in forked children
-    barrier, queue = ctx.Barrier(len(runs)), ctx.Queue()
     threads = max(1, (os.cpu_count() or 1) // len(runs))
-    specs = [dict(loss=loss, seed=seed, dataset=dataset, batch_size=batch_size, device=device, steps=steps,
-                  graph=variant == "graph", threads=threads, data_root=data_root) for loss, seed in runs]
-    t0 = time.time()
-    procs = [ctx.Process(target=_grid_worker, args=(spec, barrier, queue)) for spec in specs]
-    for p in procs:
-        p.start()
-    reports = _collect(queue, procs)
-    wall = time.time() - t0
-    errors = [r["error"] for r in reports if "error" in r]
-    if errors:
-        raise GanlibError(f"a grid run failed: {errors[0]}")
+    specs = [dict(runs=[run], dataset=dataset, batch_size=batch_size, device=device, steps=steps,
+                  graph=variant == "graph", threads=threads, data_root=data_root) for run in runs]
+    reports, wall = _timed_processes(specs)
     span = max(r["end"] for r in reports) - min(r["start"] for r in reports)
     images = len(runs) * steps * batch_size
     return {"runs": len(runs), "losses": losses, "seeds": seeds, "steps_per_run": steps, "variant": variant,
@@ -321,48 +333,12 @@ def grid_throughput(losses: list[str], seeds: int, steps: int, dataset: str = "m
             "ratio": tutorial_s / span}
 
 
-def _layout_worker(spec: dict, barrier, queue) -> None:
-    """One process of a layout: set up its runs, wait for the others, then time ``steps`` steps of each run
-    in turn (wall clock, comparable across processes)."""
-    try:
-        torch.set_num_threads(spec["threads"])
-        dev = torch.device("cpu")
-        runs = [_ganlib_step(TrainConfig(loss=loss, dataset=spec["dataset"], batch_size=spec["batch_size"],
-                                         seed=seed, device="cpu"), dev, spec["data_root"])
-                for loss, seed in spec["runs"]]
-        for run in runs:
-            for _ in range(WARMUP):
-                run()
-    except Exception as exc:  # report it to the parent, and release the others from the barrier
-        barrier.abort()
-        queue.put({"error": f"{spec['runs']}: {first_line(exc)}"})
-        return
-    try:
-        barrier.wait()
-    except threading.BrokenBarrierError:
-        queue.put({"error": "another process of the layout failed"})
-        return
-    start = time.time()
-    for run in runs:
-        for _ in range(spec["steps"]):
-            run()
-    queue.put({"start": start, "end": time.time(), "steps": spec["steps"] * len(runs)})
-
-
 def _layout_once(runs: list[tuple[str, int]], processes: int, threads: int, steps: int, dataset: str,
                  batch_size: int, data_root) -> float:
     """Generator steps per wall second of ``runs`` shared out to ``processes`` processes of ``threads`` threads."""
-    ctx = multiprocessing.get_context("spawn")
-    barrier, queue = ctx.Barrier(processes), ctx.Queue()
     specs = [dict(runs=runs[i::processes], threads=threads, steps=steps, dataset=dataset, batch_size=batch_size,
-                  data_root=data_root) for i in range(processes)]
-    procs = [ctx.Process(target=_layout_worker, args=(spec, barrier, queue)) for spec in specs]
-    for p in procs:
-        p.start()
-    reports = _collect(queue, procs)
-    errors = [r["error"] for r in reports if "error" in r]
-    if errors:
-        raise GanlibError(f"a layout run failed: {errors[0]}")
+                  device="cpu", graph=False, data_root=data_root) for i in range(processes)]
+    reports, _ = _timed_processes(specs)
     return sum(r["steps"] for r in reports) / (max(r["end"] for r in reports) - min(r["start"] for r in reports))
 
 
@@ -415,7 +391,7 @@ def add_parser(sub) -> None:
                    help="timed generator steps per variant, or per run with --grid (default 20 on the CPU, "
                         "300 on CUDA)")
     p.add_argument("--rounds", type=positive_int, default=5, help="rounds the timed steps alternate in (default 5)")
-    p.add_argument("--batch-size", type=positive_int, default=64)
+    p.add_argument("--batch-size", type=positive_int, default=64, help="images per step (default 64)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     p.add_argument("--workers", type=nonnegative_int, default=TUTORIAL_WORKERS,
                    help=f"DataLoader workers of the tutorial loop (default {TUTORIAL_WORKERS}, as the DCGAN example)")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import ganlib
+from ganlib.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,10 +62,39 @@ def test_bad_arguments_get_one_line(args, needles):
         assert needle in line
 
 
-def test_help_explains_every_option():
-    out = cli("train", "--help").stdout
-    for opt in ("--loss", "--dataset", "--steps", "--batch-size", "--seed", "--device", "--out", "--resume"):
-        assert opt in out
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(sub.choices)
+
+
+def _stated_default(text: str) -> str | None:
+    """The default a help text states ("... (default 500)", "...; default mnist,ring)"), else None."""
+    found = re.search(r"\bdefault:? ([^\s);]+?)(?=[\s);]|, |$)", text)
+    return found.group(1) if found else None
+
+
+@pytest.fixture(scope="module")
+def top_help() -> str:
+    return cli("--help").stdout
+
+
+@pytest.mark.parametrize("command", sorted(_subcommands()))
+def test_help_describes_every_option_with_the_default_the_parser_applies(command, top_help):
+    """Every option of every command has a description in ``--help``, and a default the help states is the
+    one the parser applies when the option is left out."""
+    parser = _subcommands()[command]
+    text = cli(command, "--help").stdout
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction):
+            continue
+        name = action.option_strings[-1] if action.option_strings else action.dest
+        assert action.help and action.help.strip(), f"{command} {name} has no description"
+        assert name in text or (action.metavar or "") in text, (command, name)
+        stated = _stated_default(action.help)
+        if stated is not None and action.default not in (None, False):
+            assert stated == str(action.default), (command, name, stated, action.default)
+    assert command in top_help
 
 
 def test_train_end_to_end_then_refuse_overwrite_then_resume(tmp_path):

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import posixpath
+import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from sphinx.errors import ExtensionError
@@ -74,6 +77,30 @@ def chinese_search_words(app) -> None:
         app.config.html_search_options = {**(app.config.html_search_options or {}), "dict": str(terms)}
 
 
+BORDER = re.compile(r"^(\x1b\[[0-9;]*m)*=+(\x1b\[[0-9;]*m)*$")  # jupyter-book's box edge, maybe coloured
+
+
+def without_closing_box(lines: Iterable[str]) -> Iterator[str]:
+    """The Chinese build's output without jupyter-book's closing box, which calls the build's work folder
+    (``_build/zh/_build/html``) "your book's HTML pages": readers open its copy in ``<html>/zh``, said after."""
+    held: list[str] = []  # a box edge and what follows it, until it is clear whether this is the closing box
+    skipping = False
+    for line in lines:
+        if skipping:
+            skipping = not BORDER.match(line.strip())
+            continue
+        if held and "Finished generating HTML" in line:
+            held, skipping = [], True
+            continue
+        if BORDER.match(line.strip()) or (held and not line.strip()):
+            held.append(line)
+            continue
+        yield from held
+        held = []
+        yield line
+    yield from held
+
+
 def build_chinese(app, exception) -> None:
     """After a clean English HTML build: build book/zh the same way and copy it to <html>/zh."""
     if exception is not None or not is_english(app) or app.builder.name != "html":
@@ -85,10 +112,13 @@ def build_chinese(app, exception) -> None:
     command += ["-W"] * app.warningiserror + ["-n"] * app.config.nitpicky
     command += ["--keep-going"] * bool(getattr(app, "keep_going", False))
     print(f"building the Chinese edition from book/{ZH} (book/tools/editions.py)", flush=True)
-    if subprocess.run(command).returncode != 0:
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as build:
+        for line in without_closing_box(build.stdout):
+            print(line, end="", flush=True)
+    if build.returncode != 0:
         raise ExtensionError(f"the Chinese edition (book/{ZH}) failed to build: see its messages above")
     shutil.copytree(work / "_build" / "html", Path(app.outdir) / ZH, dirs_exist_ok=True)
-    print(f"the Chinese edition is in {Path(app.outdir).name}/{ZH}/", flush=True)
+    print(f"the Chinese edition is in {os.path.relpath(Path(app.outdir) / ZH)}{os.sep}", flush=True)
 
 
 def setup(app) -> dict:

@@ -257,3 +257,15 @@ def test_the_themes_english_interface_texts_are_put_in_chinese_and_the_articles_
     assert zh_theme.translate_markup(page) == (
         '<button title="显示或隐藏左侧栏">正文</button><a title="在 Colab 中打开">x</a>'
         '<p>© 版权所有 2026.</p><p>Main text here, Color mode</p><span>打印为 PDF</span>')
+
+
+def test_the_chinese_install_cell_chooses_chinese_and_installs_nothing_where_ganlib_and_a_font_are(tmp_path):
+    import os
+
+    from run_notebooks import install_cell
+
+    env = {**os.environ, "GANLIB_REPO": f"file://{tmp_path}/no-such-repository", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", install_cell("zh_CN") + "\nprint(os.environ['GANLIB_LANG'])"],
+                          env=env, cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "zh_CN"
+    assert install_cell("zh_CN").splitlines()[0].startswith("# ganlib-install")  # found by its mark

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import GanlibError, check_choice
+from .language import tr
 from .layout import sample_png
 from .losses import LOSS_NAMES
 from .report import block as experiment_block
 
 CSS_CLASS = "ganlib-explorer"  # the browser test finds explorers by this class
-DIVERGED = "<p>this run diverged: no samples</p>"
 
 # Scoped by the class; colours inherited, so the page's light or dark theme applies.
 _STYLE = f"""
@@ -50,7 +50,7 @@ _SCRIPT = """
     img.hidden = !run;
     if (run) {
       img.src = data.images[run.images[i]];
-      img.alt = "samples of " + loss.value + ", seed " + seed.value + ", step " + data.steps[i];
+      img.alt = data.alt.replace("{loss}", loss.value).replace("{seed}", seed.value).replace("{step}", data.steps[i]);
     }
     info.innerHTML = run ? run.tables[i] : data.diverged;
   }
@@ -108,17 +108,24 @@ def explorer_data(results: dict, out: str | Path, dataset: str = "mnist") -> dic
             ids.append(index.setdefault(uri, len(images)))
             if ids[-1] == len(images):
                 images.append(uri)
-        tables = [metrics_table(by_step[s]) if s in by_step else "<p>no evaluation at this step</p>" for s in steps]
+        missing = f"<p>{html.escape(tr('no evaluation at this step'))}</p>"
+        tables = [metrics_table(by_step[s]) if s in by_step else missing for s in steps]
         table[f"{loss}|{seed}"] = {"images": ids, "tables": tables}
     return {"losses": [name for name in LOSS_NAMES if any(k[0] == name for k in runs)],
             "seeds": sorted({r["seed"] for r in block["runs"]}), "steps": steps, "images": images,
-            "runs": table, "diverged": DIVERGED}
+            "runs": table, "diverged": diverged_note(),
+            "alt": tr("samples of {loss}, seed {seed}, step {step}")}
 
 
-def _select(name: str, options: list, value) -> str:
+def diverged_note() -> str:
+    """What the explorer shows in place of a diverged run's metrics."""
+    return f"<p>{html.escape(tr('this run diverged: no samples'))}</p>"
+
+
+def _select(name: str, label: str, options: list, value) -> str:
     opts = "".join(f'<option value="{html.escape(str(o))}"{" selected" if o == value else ""}>{html.escape(str(o))}'
                    f"</option>" for o in options)
-    return f'<label>{name} <select name="{name}">{opts}</select></label>'
+    return f'<label>{html.escape(label)} <select name="{name}">{opts}</select></label>'
 
 
 def explorer(results: dict, out: str | Path, dataset: str = "mnist", loss: str = "nonsaturating") -> Explorer:
@@ -131,11 +138,14 @@ def explorer(results: dict, out: str | Path, dataset: str = "mnist", loss: str =
     seed, last = data["seeds"][0], len(data["steps"]) - 1
     run = data["runs"].get(f"{loss}|{seed}")
     picture = (f'<img src="{data["images"][run["images"][last]]}" '
-               f'alt="samples of {loss}, seed {seed}, step {data["steps"][last]}">') if run else "<img hidden alt=''>"
-    controls = (f'<fieldset disabled>{_select("loss", data["losses"], loss)}{_select("seed", data["seeds"], seed)}'
-                f'<label>step <input type="range" name="step" min="0" max="{last}" value="{last}"> '
+               f'alt="{html.escape(data["alt"].format(loss=loss, seed=seed, step=data["steps"][last]))}">'
+               if run else "<img hidden alt=''>")
+    controls = (f'<fieldset disabled>{_select("loss", tr("loss"), data["losses"], loss)}'
+                f'{_select("seed", tr("seed"), data["seeds"], seed)}'
+                f'<label>{html.escape(tr("step"))} '
+                f'<input type="range" name="step" min="0" max="{last}" value="{last}"> '
                 f'<output name="step-label">{data["steps"][last]}</output></label></fieldset>')
     view = (f'<div class="ganlib-view">{picture}<div class="ganlib-metrics">'
-            f'{run["tables"][last] if run else DIVERGED}</div></div>')
+            f'{run["tables"][last] if run else data["diverged"]}</div></div>')
     return Explorer(f'<div class="{CSS_CLASS}" id="{uid}"><style>{_STYLE}</style>{controls}{view}'
                     f'<script type="application/json">{payload}</script><script>{_SCRIPT % uid}</script></div>')

@@ -54,7 +54,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 from torch.utils.flop_counter import FlopCounterMode
 
-from .argtypes import choice_list, nonnegative_int, positive_int
+from .cli_args import choice_list, nonnegative_int, positive_int
 from .config import TrainConfig
 from .data import DATASETS, TOY_DATASETS, ToySampler, gan_training_images, make_sampler, toy_mixture
 from .devices import resolve_device

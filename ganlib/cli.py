@@ -10,7 +10,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from .argtypes import checked, nonnegative_int, positive_int
+from .cli_args import checked, nonnegative_int, positive_int
 from .data import DATASETS
 from .devices import check_device
 from .errors import GanlibError, TrainingDiverged, TrainingInterrupted

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import torch
 
-from .argtypes import checked, choice_list, positive_int
 from .budget import Budget, get_budget
+from .cli_args import checked, choice_list, positive_int
 from .compare import grid_status, pilot, run_comparison
 from .compare_plan import Job, check_seeds, command_line, plan
 from .compare_results import cpu_name

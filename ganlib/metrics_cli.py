@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from .argtypes import checked, nonnegative_int, positive_int
+from .cli_args import checked, nonnegative_int, positive_int
 from .data import IMAGE_DATASETS, TITLES
 from .errors import GanlibError
 

@@ -22,7 +22,8 @@ from .data import default_cache
 from .errors import GanlibError
 from .losses import LOSS_NAMES
 
-RESULTS_IN_REPO = "book/results"  # where the repository keeps the stored comparison
+RESULTS_IN_REPO = "book/results"  # where the repository keeps the stored comparisons
+MARKER = Path("grid") / RESULTS  # the comparison grid's results, present in every copy of the stored results
 
 
 def _git(*args: str) -> None:
@@ -44,27 +45,27 @@ def fetch_results(repo: str, branch: str, cache: Path | None = None) -> Path:
     """
     key = hashlib.sha256(f"{repo}@{branch}".encode()).hexdigest()[:12]
     dest = (cache or default_cache()) / "stored" / key
-    if not (dest / RESULTS_IN_REPO / RESULTS).is_file():
+    if not (dest / RESULTS_IN_REPO / MARKER).is_file():
         dest.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
             clone = Path(tmp) / "repo"
             _git("clone", "--quiet", "--depth", "1", "--branch", branch, "--filter=blob:none", "--sparse",
                  repo, str(clone))
             _git("-C", str(clone), "sparse-checkout", "set", RESULTS_IN_REPO)
-            if not (clone / RESULTS_IN_REPO / RESULTS).is_file():
-                raise GanlibError(f"{repo} at {branch} has no {RESULTS_IN_REPO}/{RESULTS}")
+            if not (clone / RESULTS_IN_REPO / MARKER).is_file():
+                raise GanlibError(f"{repo} at {branch} has no {RESULTS_IN_REPO}/{MARKER.as_posix()}")
             shutil.rmtree(dest, ignore_errors=True)
             os.replace(clone, dest)
     return dest / RESULTS_IN_REPO
 
 
 def find_results(candidates: Sequence[str | Path], repo: str, branch: str) -> Path:
-    """The first folder of ``candidates`` that holds a comparison (the notebook is in a clone of the
+    """The first folder of ``candidates`` that holds the stored comparisons (the notebook is in a clone of the
     repository), else the stored results of ``repo`` (a git URL) at ``branch``, fetched into the cache.
     Says which, in one line, the same line for every candidate (the English and the Chinese chapter, one
     folder apart, print the same)."""
     for local in map(Path, candidates):
-        if (local / RESULTS).is_file():
+        if (local / MARKER).is_file():
             print(f"stored results: {RESULTS_IN_REPO}/ of this copy of the repository")
             return local
     out = fetch_results(repo, branch)

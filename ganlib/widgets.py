@@ -20,7 +20,7 @@ from .errors import GanlibError, check_choice
 from .language import tr
 from .layout import sample_png
 from .losses import LOSS_NAMES
-from .report import block as experiment_block
+from .report import experiment
 
 CSS_CLASS = "ganlib-explorer"  # the browser test finds explorers by this class
 
@@ -88,11 +88,12 @@ def _data_uri(path: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
-def explorer_data(results: dict, out: str | Path, dataset: str = "mnist") -> dict:
-    """What the explorer shows: losses, seeds and steps to choose from, every run's grid per step (as
-    indices into one list of distinct images, since runs share their step-0 grid) and metric tables."""
+def explorer_data(results: dict, out: str | Path, dataset: str = "mnist", variant: str = "paper") -> dict:
+    """What the explorer shows of one experiment (``variant``): losses, seeds and steps to choose from, every
+    run's grid per step (as indices into one list of distinct images, since runs may share a grid) and metric
+    tables."""
     check_choice("dataset", dataset, tuple(results["datasets"]))
-    block = experiment_block(results, dataset)  # the paper protocol
+    block = experiment(results, dataset, variant)
     runs = {(r["loss"], r["seed"]): r for r in block["runs"] if "evals" in r}
     if not runs:
         raise GanlibError(f"explorer: no finished {dataset} run in these results (all diverged?)")
@@ -104,7 +105,7 @@ def explorer_data(results: dict, out: str | Path, dataset: str = "mnist") -> dic
         by_step = {e["step"]: e for e in rec["evals"]}
         ids = []
         for step in steps:
-            uri = _data_uri(sample_png(Path(out), dataset, loss, seed, step))
+            uri = _data_uri(sample_png(Path(out), dataset, loss, seed, step, variant))
             ids.append(index.setdefault(uri, len(images)))
             if ids[-1] == len(images):
                 images.append(uri)
@@ -128,10 +129,11 @@ def _select(name: str, label: str, options: list, value) -> str:
     return f'<label>{html.escape(label)} <select name="{name}">{opts}</select></label>'
 
 
-def explorer(results: dict, out: str | Path, dataset: str = "mnist", loss: str = "nonsaturating") -> Explorer:
-    """An interactive view of a comparison's sample grids (``out`` holds its samples/ folder), opening on
+def explorer(results: dict, out: str | Path, dataset: str = "mnist", loss: str = "nonsaturating",
+             variant: str = "paper") -> Explorer:
+    """An interactive view of one experiment's sample grids (``out`` holds its samples/ folder), opening on
     ``loss`` (the first loss of the comparison if that one is not in it), the first seed and the last step."""
-    data = explorer_data(results, out, dataset)
+    data = explorer_data(results, out, dataset, variant)
     payload = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")  # cannot close its <script>
     uid = f"{CSS_CLASS}-{hashlib.sha256(payload.encode()).hexdigest()[:12]}"
     loss = loss if loss in data["losses"] else data["losses"][0]

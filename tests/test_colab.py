@@ -82,7 +82,7 @@ def _fresh_env(venv: Path) -> dict:
     return env
 
 
-def test_chapter_6_opened_alone_in_a_fresh_environment(tmp_path):
+def test_chapter_7_opened_alone_in_a_fresh_environment(tmp_path):
     if shutil.which("git") is None:
         pytest.fail("git is needed to clone the repository", pytrace=False)
     _clone_head(tmp_path / "clone")
@@ -102,7 +102,7 @@ def test_chapter_6_opened_alone_in_a_fresh_environment(tmp_path):
     outputs = json.loads(run.stdout.splitlines()[-1])
     text = "\n".join(t for cell in outputs for t in cell)
     assert f"book/results/ of file://{tmp_path / 'clone'} at main, fetched into ganlib's cache" in text, text
-    assert "results: budget book" in text and "training every loss afresh" not in text, text
+    assert "results: budget book" in text and "training the grid afresh" not in text, text
     assert outputs[-1][0].startswith(str(tmp_path / "venv")), f"ganlib imported from {outputs[-1]}"
     assert (tmp_path / "cache" / "stored").is_dir() and not (alone.parent / "runs").exists()
 
@@ -110,8 +110,8 @@ def test_chapter_6_opened_alone_in_a_fresh_environment(tmp_path):
 def test_results_beside_the_notebook_are_used_as_they_are(tmp_path, capsys):
     from ganlib.stored import find_results
 
-    (tmp_path / "results").mkdir()
-    (tmp_path / "results" / "results.json").write_text("{}")
+    (tmp_path / "results" / "grid").mkdir(parents=True)
+    (tmp_path / "results" / "grid" / "results.json").write_text("{}")
     # the Chinese notebook (book/zh) finds book/results one folder up, and says the same as the English one
     candidates = [tmp_path / "zh" / "results", tmp_path / "results"]
     assert find_results(candidates, "file:///no/such/repository", "main") == tmp_path / "results"

@@ -45,9 +45,8 @@ def test_stored_results_name_no_machine_path(path):
 
 
 def test_the_stored_results_are_found():
-    # the grid trained on the 2-core CPU (book/results/grid), the first grid, and the ring's grid
+    # the grid trained on the 2-core CPU (book/results/grid) and the ring's grid
     assert [p.relative_to(ROOT).as_posix() for p in STORED] == ["book/results/grid/results.json",
-                                                                "book/results/results.json",
                                                                 "book/results/ring/results.json"]
 
 

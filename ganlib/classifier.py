@@ -235,9 +235,16 @@ def accuracy(model: SmallCNN, images_u8: Tensor, labels: Tensor) -> float:
     return (logits.argmax(1) == labels).float().mean().item()
 
 
-def _lr_at(epoch: float, epochs: int, lr: float) -> float:
-    """Cosine decay from ``lr`` to 0 over the run (a smooth schedule: no step sizes to tune)."""
-    return 0.5 * lr * (1 + math.cos(math.pi * epoch / epochs))
+def cosine_factor(step: int, steps_per_epoch: int, epochs: int) -> float:
+    """The learning rate's factor at optimiser step ``step``: ½(1 + cos(π·e/E)) at epoch e = step / steps per
+    epoch of E, a cosine decay from 1 to 0 over the run (a smooth schedule: no step sizes to tune)."""
+    epoch, i = divmod(step, steps_per_epoch)
+    return 0.5 * (1 + math.cos(math.pi * (epoch + i / steps_per_epoch) / epochs))
+
+
+def cosine_schedule(opt: torch.optim.Optimizer, steps_per_epoch: int, epochs: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """``cosine_factor`` as torch's LambdaLR: call ``step()`` after each optimiser step."""
+    return torch.optim.lr_scheduler.LambdaLR(opt, lambda step: cosine_factor(step, steps_per_epoch, epochs))
 
 
 def train_classifier(dataset: str = "mnist", epochs: int | None = None, seed: int = 0, batch_size: int = 128,
@@ -259,19 +266,19 @@ def train_classifier(dataset: str = "mnist", epochs: int | None = None, seed: in
     x_all, y_all = to_float(split.train_x), split.train_y
     n = len(x_all)
     steps_per_epoch = math.ceil(n / batch_size)
+    schedule = cosine_schedule(opt, steps_per_epoch, epochs)
     t0 = time.perf_counter()
     for epoch in range(epochs):
         model.train()
         perm = torch.randperm(n, generator=gen)
         for i in range(steps_per_epoch):
-            for group in opt.param_groups:
-                group["lr"] = _lr_at(epoch + i / steps_per_epoch, epochs, lr)
             idx = perm[i * batch_size:(i + 1) * batch_size]
             x = augment(x_all[idx], gen) if augmentation else x_all[idx]
             loss = F.cross_entropy(model(x), y_all[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            schedule.step()
         if verbose:
             print(f"ganlib train-classifier: {dataset} epoch {epoch + 1}/{epochs}, last batch loss "
                   f"{loss.item():.4f}, {time.perf_counter() - t0:.0f} s", file=sys.stderr)

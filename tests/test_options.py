@@ -5,6 +5,7 @@ bad values are one-line errors."""
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 
@@ -220,3 +221,21 @@ def test_instance_noise_inside_a_cuda_graph_is_refused_at_construction():
         TrainConfig(device="cuda", cuda_graph=True, instance_noise=0.1)
     assert "instance_noise cannot run inside a CUDA graph" in str(info.value) and "\n" not in str(info.value)
     TrainConfig(device="cuda", cuda_graph=True, r1_gamma=1.0, ema=0.9, d_lr=1e-4)  # these run in the graph
+
+
+# --- the classifier's cosine schedule (torch's LambdaLR) ---------------------------------------------
+
+def test_the_classifiers_lambdalr_gives_the_hand_written_cosine_rates_exactly():
+    from ganlib.classifier import cosine_schedule
+
+    lr, epochs, per_epoch = 2e-3, 3, 7
+    opt = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=lr)
+    schedule, seen = cosine_schedule(opt, per_epoch, epochs), []
+    for _ in range(epochs * per_epoch):
+        seen.append(opt.param_groups[0]["lr"])
+        opt.step()
+        schedule.step()
+    # the rate the loop set by hand before each step: ½·lr·(1 + cos(π·(epoch + i/steps per epoch)/epochs))
+    by_hand = [0.5 * lr * (1 + math.cos(math.pi * (e + i / per_epoch) / epochs))
+               for e in range(epochs) for i in range(per_epoch)]
+    assert seen == by_hand and seen[0] == lr and seen[-1] < lr * 0.01

@@ -66,7 +66,7 @@ class TrainConfig:
         object.__setattr__(self, "snapshot_steps", _snapshot_steps(self.snapshot_steps, self.steps))
         if self.arch is not None and (self.arch == "toy") != self.is_toy:
             raise GanlibError(f"architecture {self.arch!r} does not fit dataset {self.dataset!r}; "
-                              f"use 'toy' for {', '.join(TOY_DATASETS)} and 'dcgan' or 'mlp' for images")
+                              f"use 'toy' for {', '.join(TOY_DATASETS)} and 'dcgan' for images")
         if self.cuda_graph and self.device in ("cpu", "mps"):
             raise GanlibError(no_graph_message(self.device))
         if self.cuda_graph and self.instance_noise:

@@ -1,4 +1,4 @@
-"""Generators and discriminators: a DCGAN pair and an MLP pair for 28×28×1 images, a toy MLP pair for 2-D.
+"""Generators and discriminators: a DCGAN pair for 28×28×1 images, a small MLP pair for 2-D toys.
 
 Every discriminator returns raw logits of shape (B, 1): the losses apply σ themselves.
 """
@@ -10,7 +10,7 @@ from torch import nn
 
 from .errors import check_choice
 
-ARCHS: tuple[str, ...] = ("dcgan", "mlp", "toy")
+ARCHS: tuple[str, ...] = ("dcgan", "toy")
 # "spectral": no normalisation layer; every conv and linear weight W of the discriminator is divided by its
 # largest singular value σ(W), estimated by one power-iteration step per forward pass (Miyato et al. 2018)
 NORMS: tuple[str, ...] = ("batch", "layer", "spectral", "none")
@@ -92,37 +92,6 @@ def _norm1d(kind: str, features: int) -> nn.Module:
     return {"batch": nn.BatchNorm1d, "layer": nn.LayerNorm}.get(kind, lambda _: nn.Identity())(features)
 
 
-class MLPGenerator(nn.Module):
-    """z → 256 → 512 → 784 (tanh), reshaped to (1, 28, 28)."""
-
-    def __init__(self, z_dim: int = 64, hidden: int = 256) -> None:
-        super().__init__()
-        self.z_dim = z_dim
-        self.net = nn.Sequential(
-            nn.Linear(z_dim, hidden), nn.ReLU(True),
-            nn.Linear(hidden, 2 * hidden), nn.ReLU(True),
-            nn.Linear(2 * hidden, 28 * 28), nn.Tanh(), nn.Unflatten(1, IMAGE_SHAPE),
-        )
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z)
-
-
-class MLPDiscriminator(nn.Module):
-    """784 → 512 → 256 → logit, LeakyReLU(0.2), optional normalisation on the hidden layer."""
-
-    def __init__(self, hidden: int = 256, norm: str = "none") -> None:
-        super().__init__()
-        self.net = nn.Sequential(
-            nn.Flatten(), nn.Linear(28 * 28, 2 * hidden), nn.LeakyReLU(0.2, True),
-            nn.Linear(2 * hidden, hidden), _norm1d(norm, hidden), nn.LeakyReLU(0.2, True),
-            nn.Linear(hidden, 1),
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
-
-
 class ToyGenerator(nn.Module):
     """Small MLP z (B, z_dim) → point in the plane (B, 2), bounded: G(z) = s·tanh(h(z)/s).
 
@@ -192,11 +161,9 @@ def build_models(arch: str, z_dim: int, d_norm: str, toy_scale: float = 3.0) -> 
     check_choice("discriminator norm", d_norm, NORMS)
     if arch == "dcgan":
         pair = DCGANGenerator(z_dim), DCGANDiscriminator(norm=d_norm)
-    elif arch == "mlp":
-        pair = MLPGenerator(z_dim), MLPDiscriminator(norm=d_norm)
     else:
         pair = ToyGenerator(z_dim, scale=toy_scale), ToyDiscriminator(norm=d_norm)
-    if arch == "dcgan":  # the DCGAN paper's init; the MLPs keep PyTorch's default (fan-in scaled)
+    if arch == "dcgan":  # the DCGAN paper's init; the toy MLPs keep PyTorch's default (fan-in scaled)
         for net in pair:
             init_weights(net)
     if d_norm == "spectral":  # after the init: the parametrization divides the initialised weights

@@ -34,7 +34,7 @@ BAD = [  # (field, bad value, words the message must hold)
     ("device", "cuda:", "unknown device 'cuda:'"),
     ("device", "cuda:-1", "unknown device 'cuda:-1'"),
     ("device", None, "unknown device None"),
-    ("arch", "resnet", "unknown architecture (arch) 'resnet'; choose one of: dcgan, mlp, toy"),
+    ("arch", "resnet", "unknown architecture (arch) 'resnet'; choose one of: dcgan, toy"),
     ("arch", "dcgan", "architecture 'dcgan' does not fit dataset 'ring'"),
     ("z_dim", 0, "z_dim must be a positive integer"),
     ("optimizer", "sgd", "unknown optimizer 'sgd'; choose one of: adam, rmsprop"),

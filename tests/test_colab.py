@@ -108,7 +108,7 @@ def test_chapter_7_opened_alone_in_a_fresh_environment(tmp_path):
 
 
 def test_results_beside_the_notebook_are_used_as_they_are(tmp_path, capsys):
-    from ganlib.stored import find_results
+    from ganlib.fetch import find_results
 
     (tmp_path / "results" / "grid").mkdir(parents=True)
     (tmp_path / "results" / "grid" / "results.json").write_text("{}")
@@ -120,15 +120,9 @@ def test_results_beside_the_notebook_are_used_as_they_are(tmp_path, capsys):
 
 def test_a_failed_fetch_is_one_clear_line(tmp_path, monkeypatch):
     from ganlib import GanlibError
-    from ganlib.stored import find_results
+    from ganlib.fetch import find_results
 
     monkeypatch.setenv("GANLIB_CACHE", str(tmp_path / "cache"))
     with pytest.raises(GanlibError, match=r"^git clone failed: fatal: .*no-such-repository"):
         find_results([tmp_path / "results"], f"file://{tmp_path}/no-such-repository", "main")
     assert not list((tmp_path / "cache" / "stored").iterdir())  # nothing half-fetched is left to be reused
-
-
-def test_durations_read_as_people_say_them():
-    from ganlib.stored import duration
-
-    assert (duration(42), duration(125), duration(3 * 3600)) == ("42 s", "2 min", "3.0 h")

@@ -1,6 +1,6 @@
 """The stored comparison a chapter shows: beside the notebook in a clone of the course repository, or,
 where the notebook was opened on its own (Colab opens one .ipynb, without the repository), fetched from
-the repository at the book's branch into ganlib's cache. And what retraining instead would cost.
+the repository at the book's branch into ganlib's cache.
 
 Fetching uses git: a shallow, sparse clone of ``book/results`` only (a few MB), made once and reused.
 """
@@ -15,12 +15,9 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from .bench import compare_variants
-from .budget import Budget
-from .compare import RESULTS
 from .data import default_cache
 from .errors import GanlibError
-from .losses import LOSS_NAMES
+from .layout import RESULTS
 
 RESULTS_IN_REPO = "book/results"  # where the repository keeps the stored comparisons
 MARKER = Path("grid") / RESULTS  # the comparison grid's results, present in every copy of the stored results
@@ -72,24 +69,3 @@ def find_results(candidates: Sequence[str | Path], repo: str, branch: str) -> Pa
     print(f"stored results: {RESULTS_IN_REPO}/ of {repo} at {branch}, fetched into ganlib's cache "
           f"(not beside this notebook)")
     return out
-
-
-def training_seconds(budget: Budget, datasets: Sequence[str], device: str = "auto", data_root=None) -> float:
-    """About how long training a comparison of every loss with ``budget`` takes here, one run at a time:
-    one timed eager step of each loss's paper recipe (after bench's warm-up steps), times the budget's
-    generator steps and seeds. Rough: the evaluations during training, the second protocol and the
-    learning-rate sweep come on top."""
-    total = 0.0
-    for dataset in datasets:
-        for loss in LOSS_NAMES:
-            (rate,) = compare_variants(loss, ["eager"], dataset, batch_size=budget.batch_for(dataset), device=device,
-                                       steps=1, rounds=1, data_root=data_root)
-            total += rate["ms_per_step"] / 1000 * budget.steps_for(dataset) * len(budget.seeds)
-    return total
-
-
-def duration(seconds: float) -> str:
-    """A rough duration for people: "40 s", "12 min", "3.5 h"."""
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    return f"{seconds / 60:.0f} min" if seconds < 2 * 3600 else f"{seconds / 3600:.1f} h"

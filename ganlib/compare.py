@@ -15,7 +15,7 @@ The book's grid is trained on a 2-core CPU, two runs at once, over several invoc
 ``--pilot STEPS`` estimates its hours first, ``--status`` says how much is done and left.
 
 Interrupted (even by SIGKILL), it resumes: a run counts as finished only when its marker
-(``layout.DONE``, written last, after its checkpoint, history and sample grids) exists, and finished
+(``compare_paths.DONE``, written last, after its checkpoint, history and sample grids) exists, and finished
 runs are read back, never redone; an unfinished run continues from its last checkpoint. A run stopped
 by the divergence guard is finished too, recorded as diverged. results.json and the figures are
 rewritten from all runs at the end of every invocation, each file atomically.
@@ -37,6 +37,7 @@ import torch
 
 from .budget import Budget
 from .checkpoint import CHECKPOINT
+from .compare_paths import POINTS, RESULTS, run_dir, sample_png
 from .compare_plan import (
     N_GRID,
     Job,
@@ -74,7 +75,6 @@ from .devices import no_graph_message, resolve_device
 from .errors import GanlibError, TrainingDiverged, TrainingInterrupted
 from .files import atomic_path, save_json
 from .images import grid_array
-from .layout import POINTS, RESULTS, run_dir, sample_png
 from .loop import train
 from .losses import LOSS_NAMES
 from .metrics import FCD_SAMPLES, TRAJECTORY_SAMPLES, NonFiniteSamples, evaluate_run

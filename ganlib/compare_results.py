@@ -27,11 +27,11 @@ import torch
 from . import stats
 from .budget import Budget
 from .classifier import load_record
+from .compare_paths import DONE, RESULTS, run_dir
 from .compare_plan import Job
 from .data import IMAGE_DATASETS, REFERENCES, gan_training_images
 from .errors import GanlibError
 from .files import save_json
-from .layout import DONE, RESULTS, run_dir
 from .losses import LOSS_NAMES
 from .metrics import FCD_SAMPLES, TOY_REFERENCE_SAMPLES
 from .protocols import PROTOCOLS, Experiment, describe

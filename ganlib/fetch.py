@@ -15,9 +15,9 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from .compare_paths import RESULTS
 from .data import default_cache
 from .errors import GanlibError
-from .layout import RESULTS
 
 RESULTS_IN_REPO = "book/results"  # where the repository keeps the stored comparisons
 MARKER = Path("grid") / RESULTS  # the comparison grid's results, present in every copy of the stored results

@@ -18,10 +18,10 @@ import numpy as np
 import torch
 
 from . import stats
+from .compare_paths import POINTS, run_dir, sample_png
 from .data import IMAGE_DATASETS, toy_mixture
 from .errors import GanlibError
 from .files import save_figure
-from .layout import POINTS, run_dir, sample_png
 from .losses import LOSS_NAMES
 from .plot import LOSS_COLOURS, show_points
 from .protocols import INVALID_PAIRS

@@ -16,9 +16,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from .compare_paths import sample_png
 from .errors import GanlibError, check_choice
 from .language import tr
-from .layout import sample_png
 from .losses import LOSS_NAMES
 from .report import experiment
 

@@ -14,7 +14,7 @@ from ganlib import GanlibError, TrainingDiverged, cli, compare, compare_cli, sta
 from ganlib.budget import Budget
 from ganlib.classifier import load_record
 from ganlib.compare import check_seeds, eval_steps, load_results, run_comparison, run_dir, sample_png, summarise
-from ganlib.layout import DONE, POINTS
+from ganlib.compare_paths import DONE, POINTS
 from ganlib.report import block, notes, ranking, summary_table, toy_panels, write_figures
 
 TINY = Budget("tiny", image_steps=4, toy_steps=30, batch_size=32, toy_batch_size=64, seeds=(0, 1), eval_points=2,

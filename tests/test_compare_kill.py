@@ -15,8 +15,8 @@ from pathlib import Path
 
 from ganlib.budget import Budget
 from ganlib.compare import run_comparison
+from ganlib.compare_paths import DONE, RESULTS
 from ganlib.errors import TrainingInterrupted
-from ganlib.layout import DONE, RESULTS
 
 from test_compare import without_timing
 

@@ -1,4 +1,4 @@
-"""Where a comparison keeps its files, relative to its output folder (used by compare, report, widgets).
+"""Where a comparison keeps its files, relative to its output folder (compare, report, widgets, fetch).
 
     results.json                                      the results (``RESULTS``)
     runs/<dataset>/<loss>/seed<s>/                    a paper-protocol run (checkpoint, history, marker;

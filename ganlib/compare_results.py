@@ -16,7 +16,6 @@ import datetime as _dt
 import json
 import os
 import platform
-import re
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -54,12 +53,6 @@ RUN_METRICS = ("wall_time_s", "images_per_s")
 
 
 PAIRWISE = {"image": ("fcd",), "toy": ("modes_covered", "high_quality")}
-
-
-LEGACY_NOTE = ("These results predate the two protocols and the clean metric: one protocol (each loss's paper "
-               "recipe), 3 seeds, and an FCD whose classifier trained on 8,000 of the 10,000 MNIST test images "
-               "that were also its reference and the GANs' training data; its numbers do not compare with "
-               "those of newer results.")
 
 
 # ------------------------------------------------------------------------------------- one run
@@ -212,7 +205,7 @@ def comparison_meta(budget: Budget, datasets: Sequence[str], protocols: Sequence
             "fcd": {"samples": FCD_SAMPLES, "toy_samples": TOY_REFERENCE_SAMPLES,
                     "references": {d: REFERENCES[d] for d in datasets if d in IMAGE_DATASETS}},
             "statistics": {"rule": stats.RULE, "level": stats.LEVEL, "min_seeds": stats.MIN_SEEDS},
-            "notes": [],  # new results have none; load_results adds the legacy note to older ones
+            "notes": [],
             "created": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
@@ -247,28 +240,9 @@ def check_out(out: Path) -> None:
 
 # ----------------------------------------------------------------------------------------- reading
 
-def upgrade_legacy(res: dict) -> dict:
-    """A results.json from before the protocols (schema 1) in today's layout, marked with a note; its
-    data descriptions lose the machine paths they carried."""
-    meta = dict(res["meta"])
-    meta["notes"] = [LEGACY_NOTE] + list(meta.get("notes", []))
-    meta["legacy"] = True
-    meta["data"] = {d: re.sub(r"(offline root|download cache) \S+", r"\1 (path removed)", text)
-                    for d, text in meta.get("data", {}).items()}
-    data = {d: {"gan_training": text.split(": ", 1)[-1]} for d, text in meta["data"].items()}
-    datasets = {}
-    for d, old in res["datasets"].items():  # the old keys stay: chapters written for them still run
-        runs = [{**r, "protocol": "paper", "variant": "paper"} for r in old["runs"]]
-        batch = meta["budget"]["batch_size" if d in IMAGE_DATASETS else "toy_batch_size"]
-        block = {"protocol": "paper", "variant": "paper", "lr": None, "steps": old["steps"], "batch_size": batch,
-                 "runs": runs, **experiment_stats(d, runs)}
-        datasets[d] = {**old, "data": data.get(d, {}), "experiments": {"paper": block}}
-    return {"schema": SCHEMA, "meta": meta, "datasets": datasets}
-
-
 def load_results(out: str | Path) -> dict:
-    """Read a comparison's results.json (clear error if it is missing or not ours); results from before
-    the protocols come back in today's layout with a note saying so (``meta["notes"]``)."""
+    """Read a comparison's results.json; a one-line error if it is missing, not ours, from before the
+    protocols (no schema) or of another schema."""
     path = Path(out) / RESULTS
     if not path.is_file():
         raise GanlibError(f"no {RESULTS} in {out}; run `python -m ganlib compare --out {out}` first")
@@ -279,7 +253,8 @@ def load_results(out: str | Path) -> dict:
     if not isinstance(res, dict) or not {"meta", "datasets"} <= set(res):
         raise GanlibError(f"{path} is not a ganlib comparison (no meta/datasets)")
     if res.get("schema") is None:
-        return upgrade_legacy(res)
+        raise GanlibError(f"{path} holds results from before the protocols (no schema); this ganlib reads "
+                          f"schema {SCHEMA}")
     if res["schema"] != SCHEMA:
         raise GanlibError(f"{path} has results schema {res['schema']}; this ganlib reads schema {SCHEMA}")
     return res

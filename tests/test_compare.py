@@ -260,6 +260,9 @@ def test_missing_or_foreign_results_are_named(tmp_path):
     (tmp_path / "results.json").write_text('{"schema": 99, "meta": {}, "datasets": {}}')
     with pytest.raises(GanlibError, match="schema 99"):
         load_results(tmp_path)
+    (tmp_path / "results.json").write_text('{"meta": {}, "datasets": {}}')
+    with pytest.raises(GanlibError, match=r"from before the protocols \(no schema\); this ganlib reads schema"):
+        load_results(tmp_path)
 
 
 def test_book_grid_has_every_experiment_with_its_seeds_and_shares_identical_runs():

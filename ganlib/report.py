@@ -1,10 +1,11 @@
 """Tables and figures of a loss comparison, from the results ``ganlib.compare`` writes (results.json).
 
-Every function takes the results dict and names the dataset and the experiment: ``protocol``
-(``paper`` or ``controlled``) and, for the learning-rate sweep, ``lr``. Nothing here trains or
-evaluates. Missing pieces never crash a table or a figure: losses whose every seed diverged, seeds
-that are absent (no seed 0), experiments that are only partly run, or results from before the
-protocols each get a visible note (``notes``, and a line under each table).
+Every function takes the results dict and names the dataset and the experiment: by ``variant``
+(``paper``, ``controlled``, ``controlled-lr6.3e-05``, ``controlled-norm-spectral``, ...), or by ``protocol``
+and, for the learning-rate sweep, ``lr``. Statistics over seeds are computed here from the run records with
+``ganlib.stats``. Nothing here trains or evaluates. Missing pieces never crash a table or a figure: losses
+whose every seed diverged, seeds that are absent (no seed 0) and experiments that are only partly run each
+get a visible note (``notes``, and a line under each table) or a "–".
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from .compare_paths import POINTS, run_dir, sample_png
 from .data import IMAGE_DATASETS, toy_mixture
 from .errors import GanlibError
 from .files import save_figure
+from .language import tr
 from .losses import LOSS_NAMES
 from .plot import LOSS_COLOURS, show_points
 from .protocols import INVALID_PAIRS
@@ -30,43 +31,63 @@ from .protocols import INVALID_PAIRS
 
 @dataclass(frozen=True)
 class Column:
-    """A table column: its header, number format, which direction is better, and its definition."""
+    """A table column: its English header (``label()`` gives it in the reader's language), number format and
+    which direction is better; ``definition()`` defines it."""
 
     label: str
     fmt: str
     better: str | None  # "lower", "higher" or None
-    definition: str
 
 
 COLUMNS: dict[str, Column] = {
-    "fcd": Column("FCD ↓", "{:.1f}", "lower",
-                  "Fréchet classifier distance ‖μ_g − μ_r‖² + Tr(Σ_g + Σ_r − 2(Σ_g Σ_r)^{1/2}) between Gaussians "
+    "fcd": Column("FCD ↓", "{:.1f}", "lower"),
+    "classes_covered": Column("classes ↑", "{:.1f}", "higher"),
+    "kl_to_uniform": Column("KL to uniform ↓", "{:.2f}", "lower"),
+    "modes_covered": Column("modes covered ↑", "{:.1f}", "higher"),
+    "high_quality": Column("high-quality share ↑", "{:.2f}", "higher"),
+    "cpu_time_s": Column("CPU s", "{:.0f}", None),
+    "wall_time_s": Column("time (s)", "{:.0f}", None),
+    "images_per_s": Column("images/s", "{:.0f}", None),
+}
+def label(c: str) -> str:
+    """Column ``c``'s header in the reader's language (``ganlib.language``)."""
+    return {"fcd": tr("FCD ↓"), "classes_covered": tr("classes ↑"), "kl_to_uniform": tr("KL to uniform ↓"),
+            "modes_covered": tr("modes covered ↑"), "high_quality": tr("high-quality share ↑"),
+            "cpu_time_s": tr("CPU s"), "wall_time_s": tr("time (s)"), "images_per_s": tr("images/s")}[c]
+
+
+def definition(c: str) -> str:
+    """Column ``c``'s definition in the reader's language (the English is ``COLUMNS[c].definition``)."""
+    return {
+        "fcd": tr("Fréchet classifier distance ‖μ_g − μ_r‖² + Tr(Σ_g + Σ_r − 2(Σ_g Σ_r)^{1/2}) between Gaussians "
                   "fitted to the 128-d penultimate features of the dataset's classifier on the generated images "
                   "(10,000 at the end of a run) and on the dataset's reference images (results.json names the "
-                  "reference and N beside "
-                  "every value); lower is better, 0 for identical statistics."),
-    "classes_covered": Column("classes ↑", "{:.1f}", "higher",
-                              "Number of the 10 classes that receive at least half of their uniform share (5 %) "
+                  "reference and N beside every value); lower is better, 0 for identical statistics."),
+        "classes_covered": tr("Number of the 10 classes that receive at least half of their uniform share (5 %) "
                               "of the classifier's predictions on the generated images; 10 is best."),
-    "kl_to_uniform": Column("KL to uniform ↓", "{:.2f}", "lower",
-                            "KL(h ‖ uniform) = Σ_k h_k ln(10 h_k) in nats of the histogram h of predicted classes; "
+        "kl_to_uniform": tr("KL(h ‖ uniform) = Σ_k h_k ln(10 h_k) in nats of the histogram h of predicted classes; "
                             "0 when every class is equally frequent, ln 10 ≈ 2.30 for a single class."),
-    "modes_covered": Column("modes covered ↑", "{:.1f}", "higher",
-                            "Modes of the 2-D mixture that are the nearest mode of at least 20 in 2,500 generated "
+        "modes_covered": tr("Modes of the 2-D mixture that are the nearest mode of at least 20 in 2,500 generated "
                             "points lying within 3 standard deviations of it."),
-    "high_quality": Column("high-quality share ↑", "{:.2f}", "higher",
-                           "Share of generated points within 3 standard deviations of their nearest mode."),
-    "cpu_time_s": Column("CPU s", "{:.0f}", None,
-                         "Process CPU seconds of the run's training (evaluations excluded), one thread per run: "
-                         "unlike wall seconds, they do not grow when other work shares the machine."),
-    "wall_time_s": Column("time (s)", "{:.0f}", None,
-                          "Training seconds of the run (evaluations excluded), with as many runs sharing the "
+        "high_quality": tr("Share of generated points within 3 standard deviations of their nearest mode."),
+        "cpu_time_s": tr("Process CPU seconds of the run's training (evaluations excluded), one thread per run: "
+                         "they grow far less than wall seconds when other work shares the machine."),
+        "wall_time_s": tr("Training seconds of the run (evaluations excluded), with as many runs sharing the "
                           "device as results.json's meta.jobs says: comparable within one comparison only."),
-    "images_per_s": Column("images/s", "{:.0f}", None,
-                           "Generator steps × batch size per training second; critic steps are its cost."),
-}
-TABLE_NOTE = ("Each cell: mean ± sample standard deviation over the finished seeds, and for the quality metrics "
-              "in brackets the 95 % Student t interval of the mean (ganlib.stats).")
+        "images_per_s": tr("Generator steps × batch size per training second; critic steps are its cost."),
+    }[c]
+
+
+def x_axis(x: str) -> str:
+    """The name of a compute axis (``X_AXES``) in the reader's language."""
+    return {"step": tr("generator step"), "critic_updates": tr("critic updates"),
+            "train_s": tr("training seconds (wall)"), "train_cpu_s": tr("training CPU seconds")}[x]
+
+
+def _yes(flag: bool) -> str:
+    return tr("yes") if flag else tr("no")
+
+
 X_AXES = {"step": "generator step", "critic_updates": "critic updates", "train_s": "training seconds (wall)",
           "train_cpu_s": "training CPU seconds"}
 
@@ -113,13 +134,13 @@ def block_notes(b: dict) -> list[str]:
     for loss in _losses(b):
         bad = [r["seed"] for r in b["runs"] if r["loss"] == loss and "diverged" in r]
         if bad and len(bad) == len(seeds[loss]):
-            notes.append(f"{loss}: every run diverged (seeds {bad}); it has no values")
+            notes.append(tr("{loss}: every run diverged (seeds {seeds}); it has no values", loss=loss, seeds=bad))
         elif bad:
-            notes.append(f"{loss}: {len(bad)} of {len(seeds[loss])} runs diverged (seeds {bad}); its statistics "
-                         f"use the others only")
+            notes.append(tr("{loss}: {k} of {n} runs diverged (seeds {seeds}); its statistics use the others only",
+                            loss=loss, k=len(bad), n=len(seeds[loss]), seeds=bad))
     if len({tuple(s) for s in seeds.values()}) > 1:
-        notes.append("the losses were run with different seeds: " +
-                     "; ".join(f"{loss} {s}" for loss, s in seeds.items()))
+        notes.append(tr("the losses were run with different seeds: {seeds}",
+                        seeds="; ".join(f"{loss} {s}" for loss, s in seeds.items())))
     return notes
 
 
@@ -138,8 +159,10 @@ def notes(results: dict, dataset: str | None = None) -> list[str]:
 def column_definitions(results: dict, dataset: str) -> str:
     """A Markdown list defining every column of ``dataset``'s tables."""
     cols = _columns(results, dataset)
-    lines = [f"- **{COLUMNS[c].label}**: {COLUMNS[c].definition}" for c in cols]
-    return "\n".join(["- **seeds**: finished runs (and diverged ones) behind each cell."] + lines + [f"\n{TABLE_NOTE}"])
+    lines = [f"- **{label(c)}**: {definition(c)}" for c in cols]
+    note = tr("Each cell: mean ± sample standard deviation over the finished seeds, and for the quality metrics in "
+              "brackets the 95 % Student t interval of the mean (ganlib.stats), from three seeds on.")
+    return "\n".join([tr("- **seeds**: finished runs (and diverged ones) behind each cell.")] + lines + [f"\n{note}"])
 
 
 def _columns(results: dict, dataset: str) -> list[str]:
@@ -162,7 +185,7 @@ def _cell(c: str, cell: dict | None) -> str:
         return "–"
     fmt = COLUMNS[c].fmt
     if cell["n"] == 1:
-        return f"{fmt.format(cell['mean'])} (one seed)"
+        return f"{fmt.format(cell['mean'])} {tr('(one seed)')}"
     text = f"{fmt.format(cell['mean'])} ± {fmt.format(cell['std'])}"
     if cell.get("ci95") is not None and cell["n"] >= INTERVAL_MIN_SEEDS and COLUMNS[c].better:
         text += f" [{fmt.format(cell['ci95'][0])}, {fmt.format(cell['ci95'][1])}]"
@@ -196,15 +219,15 @@ def summary_table(results: dict, dataset: str, protocol: str = "paper", lr: floa
     if "cpu_time_s" in cols:  # wall seconds on a shared machine measure the machine's load as much as the run
         cols = [c for c in cols if c not in ("wall_time_s", "images_per_s")]
     per_metric = {c: cells(b, c) for c in cols}
-    lines = ["| loss | seeds | " + " | ".join(COLUMNS[c].label for c in cols) + " |",
+    lines = [f"| {tr('loss')} | {tr('seeds')} | " + " | ".join(label(c) for c in cols) + " |",
              "|---|---|" + "---|" * len(cols)]
     for loss in _losses(b):
         n = len(_finished(b, loss))
         div = sum(1 for r in b["runs"] if r["loss"] == loss and "diverged" in r)
-        lines.append(f"| {loss} | {n}{f' ({div} diverged)' if div else ''} | " +
+        lines.append(f"| {loss} | {n}{tr(' ({k} diverged)', k=div) if div else ''} | " +
                      " | ".join(_cell(c, per_metric[c].get(loss)) for c in cols) + " |")
     extra = block_notes(b) + [n for n in results["meta"].get("notes", [])]
-    return "\n".join(lines) + "".join(f"\n\n*Note: {n}*" for n in extra)
+    return "\n".join(lines) + "".join(f"\n\n*{tr('Note: {note}', note=n)}*" for n in extra)
 
 
 def ranking(results: dict, dataset: str, metric: str = "fcd", protocol: str = "paper",
@@ -233,12 +256,18 @@ def seeds_needed(a: list[float], b: list[float], pairs: int) -> int | None:
 def pairs_rule(pairs: int, rows: int) -> str:
     """The rule under a pairwise table of ``rows`` pairs, ``pairs`` of them tested (two seeds on both sides),
     with the seeds-needed definition."""
-    return (f"Rule: {stats.RULE}; here the family is the {pairs} of the table's {rows} pairs with at least "
-            f"{stats.MIN_SEEDS} seeds on both sides (it grows as seeds finish). Seeds needed (unresolved "
-            f"pairs): the fewest seeds per loss at which a true difference as large as the observed one, with the "
-            f"pair's pooled spread, would be resolved with {POWER_TARGET:.0%} power at the Bonferroni level "
-            f"{stats.ALPHA:.2f}/{pairs} (simulated; Holm is at least as powerful); "
-            f"\"> {SEEDS_NEEDED_MOST}\" when more.")
+    # stats.RULE's words (results.json records them in English), in the reader's language
+    return tr("Rule: Welch's t-test for each pair of losses, Holm's correction over the table's pairs: a difference "
+              "is resolved when both losses have at least {min_seeds} finished seeds and its Holm-adjusted p-value "
+              "is below {alpha}, which keeps the chance of any false difference in the table at most {fwer}; "
+              "intervals are {level} Student (cells) and Welch (differences) t intervals; here the family is the "
+              "{pairs} of the table's {rows} pairs with at least {min_seeds} seeds on both sides (it grows as seeds "
+              "finish). Seeds needed (unresolved pairs): the fewest seeds per loss at which a true difference as "
+              "large as the observed one, with the pair's pooled spread, would be resolved with {power} power at "
+              "the Bonferroni level {alpha}/{pairs} (simulated; Holm is at least as powerful); \"> {most}\" when "
+              "more.", min_seeds=stats.MIN_SEEDS, alpha=f"{stats.ALPHA:.2f}", fwer=f"{stats.ALPHA:.0%}",
+              level=f"{stats.LEVEL:.0%}", pairs=pairs, rows=rows, power=f"{POWER_TARGET:.0%}",
+              most=SEEDS_NEEDED_MOST)
 
 
 def pairwise_table(results: dict, dataset: str, protocol: str = "paper", metric: str = "fcd",
@@ -251,7 +280,8 @@ def pairwise_table(results: dict, dataset: str, protocol: str = "paper", metric:
     pairs = stats.pairwise(groups)
     tested = sum(p["p"] is not None for p in pairs)
     fmt = COLUMNS[metric].fmt
-    lines = [f"| a | b | {COLUMNS[metric].label.split()[0]} a − b | 95 % interval | Holm p | resolved | seeds needed |",
+    lines = [tr("| a | b | {metric} a − b | 95 % interval | Holm p | resolved | seeds needed |",
+                metric=label(metric).split()[0]),
              "|---|---|---|---|---|---|---|"]
     for p in pairs:
         ci = "–" if p["ci95"] is None else f"[{fmt.format(p['ci95'][0])}, {fmt.format(p['ci95'][1])}]"
@@ -261,9 +291,10 @@ def pairwise_table(results: dict, dataset: str, protocol: str = "paper", metric:
             n = seeds_needed(groups[p["a"]], groups[p["b"]], tested)
             need = f"> {SEEDS_NEEDED_MOST}" if n is None else str(n)
         lines.append(f"| {p['a']} | {p['b']} | {fmt.format(p['diff'])} | {ci} | {adj} | "
-                     f"{'yes' if p['resolved'] else 'no'} | {need} |")
+                     f"{_yes(p['resolved'])} | {need} |")
     if not tested:
-        return "\n".join(lines) + f"\n\n*No pair has {stats.MIN_SEEDS} finished seeds on both sides yet.*"
+        return "\n".join(lines) + "\n\n*" + tr("No pair has {n} finished seeds on both sides yet.",
+                                                 n=stats.MIN_SEEDS) + "*"
     return "\n".join(lines) + f"\n\n*{pairs_rule(tested, len(pairs))}*"
 
 
@@ -283,7 +314,7 @@ def settings_changed(before: dict, after: dict) -> str:
         return f"({', '.join(f'{x:g}' for x in v)})" if isinstance(v, list) else str(v)
 
     changed = [f"{k} {show(before.get(k))} → {show(after.get(k))}" for k in keys if before.get(k) != after.get(k)]
-    return ", ".join(changed) or "none"
+    return ", ".join(changed) or tr("none")
 
 
 def protocol_table(results: dict, dataset: str, metric: str) -> str:
@@ -299,8 +330,8 @@ def protocol_table(results: dict, dataset: str, metric: str) -> str:
              if values(controlled, loss, metric) and values(paper, loss, metric)}
     with_p = [loss for loss, t in tests.items() if t["p"] is not None]
     adjusted = dict(zip(with_p, stats.holm([tests[loss]["p"] for loss in with_p])))
-    lines = [f"| loss | {COLUMNS[metric].label} paper | controlled | controlled − paper | 95 % interval | Holm p | "
-             "resolved | settings changed (paper → controlled) |", "|---|---|---|---|---|---|---|---|"]
+    lines = [tr("| loss | {metric} paper | controlled | controlled − paper | 95 % interval | Holm p | resolved | "
+                "settings changed (paper → controlled) |", metric=label(metric)), "|---|---|---|---|---|---|---|---|"]
     cp_all, cc_all = cells(paper, metric), cells(controlled, metric)
     for loss in losses:
         cp, cc = cp_all.get(loss), cc_all.get(loss)
@@ -312,11 +343,12 @@ def protocol_table(results: dict, dataset: str, metric: str) -> str:
         p = adjusted.get(loss)
         resolved = p is not None and p < stats.ALPHA
         lines.append(f"| {loss} | {_cell_n(metric, cp)} | {_cell_n(metric, cc)} | {fmt.format(t['diff'])} | {ci} | "
-                     f"{'–' if p is None else f'{p:.3f}'} | {'yes' if resolved else 'no'} | "
+                     f"{'–' if p is None else f'{p:.3f}'} | {_yes(resolved)} | "
                      f"{settings_changed(_finished(paper, loss)[0], _finished(controlled, loss)[0])} |")
-    return "\n".join(lines) + (f"\n\n*(n): finished seeds. Rule: Welch's t-test per loss, Holm's correction over "
-                               f"the {len(with_p)} losses tested; resolved when the adjusted p-value is below "
-                               f"{stats.ALPHA:.2f} and both protocols have at least {stats.MIN_SEEDS} seeds.*")
+    return "\n".join(lines) + "\n\n*" + tr(
+        "(n): finished seeds. Rule: Welch's t-test per loss, Holm's correction over the {k} losses tested; resolved "
+        "when the adjusted p-value is below {alpha} and both protocols have at least {min_seeds} seeds.",
+        k=len(with_p), alpha=f"{stats.ALPHA:.2f}", min_seeds=stats.MIN_SEEDS) + "*"
 
 
 def trajectory_value(e: dict, metric: str) -> float | None:
@@ -342,8 +374,8 @@ def one_setting_table(study: dict, ring: dict, metric: str = "modes_covered") ->
     keys = [k for k, t in tests.items() if t["p"] is not None]
     adjusted = dict(zip(keys, stats.holm([tests[k]["p"] for k in keys])))
     fmt = COLUMNS[metric].fmt
-    lines = [f"| loss | restored setting | {COLUMNS[metric].label} per seed | mean ± std | high-quality share | "
-             "difference from controlled | 95 % interval | Holm p | resolved |", "|---" * 9 + "|"]
+    lines = [tr("| loss | restored setting | {metric} per seed | mean ± std | high-quality share | difference from "
+                "controlled | 95 % interval | Holm p | resolved |", metric=label(metric)), "|---" * 9 + "|"]
     for (loss, key, value), runs in rows.items():
         c, t = stats.cell([r[metric] for r in runs]), tests[(loss, key, value)]
         ci = "–" if t["ci95"] is None else f"[{fmt.format(t['ci95'][0])}, {fmt.format(t['ci95'][1])}]"
@@ -351,10 +383,10 @@ def one_setting_table(study: dict, ring: dict, metric: str = "modes_covered") ->
         lines.append(f"| {loss} | {key} {value} | {', '.join(str(r[metric]) for r in runs)} | "
                      f"{fmt.format(c['mean'])} ± {fmt.format(c['std'])} | "
                      f"{np.mean([r['high_quality'] for r in runs]):.2f} | {fmt.format(t['diff'])} | {ci} | "
-                     f"{'–' if p is None else f'{p:.3f}'} | {'yes' if p is not None and p < stats.ALPHA else 'no'} |")
-    return "\n".join(lines) + (f"\n\n*Rule: Welch's t-test of each row against the controlled grid's runs of "
-                               f"its loss, Holm's correction over the {len(keys)} rows; resolved when the adjusted "
-                               f"p-value is below {stats.ALPHA:.2f}.*")
+                     f"{'–' if p is None else f'{p:.3f}'} | {_yes(p is not None and p < stats.ALPHA)} |")
+    return "\n".join(lines) + "\n\n*" + tr(
+        "Rule: Welch's t-test of each row against the controlled grid's runs of its loss, Holm's correction over the "
+        "{k} rows; resolved when the adjusted p-value is below {alpha}.", k=len(keys), alpha=f"{stats.ALPHA:.2f}") + "*"
 
 
 def _interp_at(run: dict, x: str, at: float, metric: str) -> float | None:
@@ -376,8 +408,9 @@ def equal_compute_table(results: dict, dataset: str, protocol: str = "paper", x:
         return f"*No run of {protocol} on {dataset} recorded {X_AXES.get(x, x)} (results made before they were).*"
     at = min(max(e[x] for e in r["evals"] if x in e) for r in runs)
     fmt = COLUMNS[metric].fmt
-    lines = [f"| loss | seeds | {COLUMNS[metric].label} at {fmt.format(at) if x != 'train_s' else f'{at:.1f}'} "
-             f"{X_AXES.get(x, x)} | generator steps by then |", "|---|---|---|---|"]
+    at_text = fmt.format(at) if x not in ("train_s", "train_cpu_s") else f"{at:.1f}"
+    lines = [tr("| loss | seeds | {metric} at {at} {axis} | generator steps by then |", metric=label(metric),
+                at=at_text, axis=x_axis(x)), "|---|---|---|---|"]
     for loss in _losses(b):
         vals = [(_interp_at(r, x, at, metric), _interp_at(r, x, at, "step")) for r in runs if r["loss"] == loss]
         vals = [v for v in vals if v[0] is not None]
@@ -403,17 +436,18 @@ def sweep_table(results: dict, dataset: str = "mnist", metric: str = "fcd") -> s
     rate, the best rate and the spread (largest minus smallest mean over the rates)."""
     blocks = _sweep_blocks(results, dataset)
     if len(blocks) < 2:
-        return f"*No learning-rate sweep on {dataset} in these results.*"
+        return "*" + tr("No learning-rate sweep on {dataset} in these results.", dataset=dataset) + "*"
     fmt = COLUMNS[metric].fmt
     lower = COLUMNS[metric].better == "lower"
-    lines = ["| loss | " + " | ".join(f"lr {b['lr']:.2g}" for b in blocks) + " | best lr | spread |",
-             "|---|" + "---|" * (len(blocks) + 2)]
-    losses = [name for name in LOSS_NAMES if any(name in b["summary"] for b in blocks)]
+    lines = [f"| {tr('loss')} | " + " | ".join(f"lr {b['lr']:.2g}" for b in blocks) +
+             f" | {tr('best lr')} | {tr('spread')} |", "|---|" + "---|" * (len(blocks) + 2)]
+    per_rate = [cells(b, metric) for b in blocks]
+    losses = [name for name in LOSS_NAMES if any(name in c for c in per_rate)]
     for loss in losses:
-        cells, means = [], {}
-        for b in blocks:
-            c = b["summary"].get(loss, {}).get(metric)
-            cells.append(_cell_n(metric, c))
+        row, means = [], {}
+        for b, rate_cells in zip(blocks, per_rate):
+            c = rate_cells.get(loss)
+            row.append(_cell_n(metric, c))
             if c:
                 means[b["lr"]] = c["mean"]
         if means:
@@ -421,8 +455,9 @@ def sweep_table(results: dict, dataset: str = "mnist", metric: str = "fcd") -> s
             tail = f"{best:.2g} | {fmt.format(max(means.values()) - min(means.values()))}"
         else:
             tail = "– | –"
-        lines.append(f"| {loss} | " + " | ".join(cells) + f" | {tail} |")
-    return "\n".join(lines) + "\n\n*(n): finished seeds. Spread: largest minus smallest mean over the rates.*"
+        lines.append(f"| {loss} | " + " | ".join(row) + f" | {tail} |")
+    note = tr("(n): finished seeds. Spread: largest minus smallest mean over the rates.")
+    return "\n".join(lines) + f"\n\n*{note}*"
 
 
 def best_rates(results: dict, dataset: str = "mnist", metric: str = "fcd") -> dict[str, dict]:
@@ -444,11 +479,11 @@ def best_rate_table(results: dict, dataset: str = "mnist", metric: str = "fcd") 
     """Lucic et al.'s equal-budget view: every loss at its own best swept rate (``best_rates``), beside its
     value at the shared rate, with the pairwise rule applied to the best-rate values."""
     if len([b for b in _sweep_blocks(results, dataset) if _finished(b)]) < 2:
-        return f"*No learning-rate sweep on {dataset} in these results.*"
+        return "*" + tr("No learning-rate sweep on {dataset} in these results.", dataset=dataset) + "*"
     best = best_rates(results, dataset, metric)
     shared = cells(experiment(results, dataset, "controlled"), metric)
-    lines = [f"| loss | best lr (of rates with ≥ {stats.MIN_SEEDS} seeds) | {COLUMNS[metric].label} at best lr | "
-             f"at the shared lr |", "|---|---|---|---|"]
+    lines = [tr("| loss | best lr (of rates with ≥ {n} seeds) | {metric} at best lr | at the shared lr |",
+                n=stats.MIN_SEEDS, metric=label(metric)), "|---|---|---|---|"]
     for loss in LOSS_NAMES:
         if loss not in best:
             lines.append(f"| {loss} | – | – | {_cell(metric, shared.get(loss))} |")
@@ -458,9 +493,9 @@ def best_rate_table(results: dict, dataset: str = "mnist", metric: str = "fcd") 
                      f"{_cell(metric, shared.get(loss))} |")
     resolved = [f"{p['a']} vs {p['b']}" for p in stats.pairwise({k: v["values"] for k, v in best.items()})
                 if p["resolved"]]
-    tail = (f"Pairs resolved at the best rates (Welch's t-test, Holm's correction over the pairs): "
-            f"{', '.join(resolved) if resolved else 'none'}. The best rate is chosen on the same seeds that "
-            f"measure it, so its value is optimistic, and the test does not account for the choice.")
+    tail = tr("Pairs resolved at the best rates (Welch's t-test, Holm's correction over the pairs): {pairs}. The "
+              "best rate is chosen on the same seeds that measure it, so its value is optimistic, and the test does "
+              "not account for the choice.", pairs=", ".join(resolved) if resolved else tr("none"))
     return "\n".join(lines) + f"\n\n*{tail}*"
 
 
@@ -540,7 +575,7 @@ def progress_table(results: dict, planned: list[tuple[str, str]]) -> str:
     counts: dict[tuple[str, str], int] = {}
     for key in planned:
         counts[key] = counts.get(key, 0) + 1
-    lines = ["| dataset | experiment | runs planned | finished | losses with a run |", "|---|---|---|---|---|"]
+    lines = [tr("| dataset | experiment | runs planned | finished | losses with a run |"), "|---|---|---|---|---|"]
     for (dataset, variant), n in counts.items():
         exps = {b["variant"]: b for b in results["datasets"].get(dataset, {"experiments": {}})["experiments"].values()}
         runs = exps[variant]["runs"] if variant in exps else []
@@ -578,11 +613,11 @@ def fcd_curves(results: dict, dataset: str = "mnist", protocol: str = "paper", x
         ax.fill_between(xs[keep], vals.min(0)[keep], vals.max(0)[keep], alpha=0.15, color=LOSS_COLOURS[loss])
     if ax.lines:
         ax.set_yscale("log")
-        ax.legend(fontsize=8, ncol=2, title="loss (seeds)", title_fontsize=8)
+        ax.legend(fontsize=8, ncol=2, title=tr("loss (seeds)"), title_fontsize=8)
     else:
-        _no_data(ax, f"no finished run with {X_AXES[x]} recorded")
-    ax.set_xlabel(X_AXES[x] + (" (mean over seeds)" if x in ("train_s", "train_cpu_s") else ""))
-    ax.set_ylabel("FCD on 5,000 images (log)")
+        _no_data(ax, tr("no finished run with {axis} recorded", axis=x_axis(x)))
+    ax.set_xlabel(x_axis(x) + (tr(" (mean over seeds)") if x in ("train_s", "train_cpu_s") else ""))
+    ax.set_ylabel(tr("FCD on 5,000 images (log)"))
     ax.set_title(f"{dataset}, {b['variant']}", fontsize=10)
     ax.grid(alpha=0.3)
     fig.tight_layout()

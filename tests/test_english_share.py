@@ -135,9 +135,10 @@ def html_dir(tmp_path_factory) -> Path:
 SHARES: dict[str, tuple[float, int]] = {}  # page -> (share, English words): printed by tests/conftest.py
 
 # Pages still above LIMIT, each held at the share it was measured at, so that it can only fall: chapter 1 prints
-# the training loop's English progress line. An entry goes once its page is at LIMIT or below (the second test
-# fails until it does).
-NOT_YET: dict[str, float] = {"01_gan_basics": 0.070}
+# the training loop's English progress line, and chapters 2 and 3 still carry the English run's outputs until they
+# are run in Chinese (book/tools/run_notebooks.py --chinese-only). An entry goes once its page is at LIMIT or below
+# (the second test fails until it does).
+NOT_YET: dict[str, float] = {"01_gan_basics": 0.070, "02_minimax_loss": 0.242, "03_bce_loss": 0.236}
 
 
 @pytest.mark.parametrize("chapter", translate.chapters())

@@ -1,12 +1,14 @@
-"""Shared fixtures: the offline data root and small, fast training configs."""
+"""Shared fixtures: the offline data root, small, fast training configs, and the built book."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
+ROOT = Path(__file__).resolve().parents[1]
 # the offline data root, in torchvision's raw layout (<root>/MNIST/raw/...); only the environment names it
 DATA = os.environ.get("GANLIB_DATA", "")
 
@@ -30,6 +32,23 @@ def data_root(offline_data: str, monkeypatch) -> str:
     """The offline root, also set as GANLIB_DATA for code that reads the environment (the metrics)."""
     monkeypatch.setenv("GANLIB_DATA", offline_data)
     return offline_data
+
+
+@pytest.fixture(scope="session")
+def html_dir(tmp_path_factory) -> Path:
+    """The built book, both editions: ``GANLIB_BOOK_HTML`` where CI has just built it, else one fresh build in a
+    temporary folder for the whole test run (an incremental build can keep stale static files, so an old
+    _build is not trusted)."""
+    given = os.environ.get("GANLIB_BOOK_HTML")
+    if given:
+        missing = [part for part in ("book", "zh") if not (Path(given) / part).is_dir()]
+        if missing:
+            pytest.fail(f"GANLIB_BOOK_HTML={given} holds no {' or '.join(missing)}/ of the built book", pytrace=False)
+        return Path(given)
+    out = tmp_path_factory.mktemp("book")
+    subprocess.run(["jupyter-book", "build", str(ROOT), "--path-output", str(out), "-W", "-n", "--keep-going"],
+                   check=True, capture_output=True)
+    return out / "_build" / "html"
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

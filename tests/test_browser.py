@@ -15,7 +15,6 @@ import http.server
 import os
 import re
 import shutil
-import subprocess
 import threading
 from pathlib import Path
 from urllib.parse import urlparse
@@ -37,21 +36,6 @@ def _missing(what: str) -> None:
 
 
 # --- the book, served ------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def html_dir(tmp_path_factory) -> Path:
-    """The built book: ``GANLIB_BOOK_HTML`` where CI has just built it (.ci/run), else a fresh build in a
-    temporary folder (an incremental build can keep stale static files, so an old _build is not trusted)."""
-    given = os.environ.get("GANLIB_BOOK_HTML")
-    if given:
-        if not (Path(given) / "book").is_dir():
-            pytest.fail(f"GANLIB_BOOK_HTML={given} holds no built book", pytrace=False)
-        return Path(given)
-    out = tmp_path_factory.mktemp("book")
-    subprocess.run(["jupyter-book", "build", str(ROOT), "--path-output", str(out), "-W", "-n", "--keep-going"],
-                   check=True, capture_output=True)
-    return out / "_build" / "html"
-
 
 def serve(folder: Path) -> tuple[str, http.server.ThreadingHTTPServer]:
     """Serve ``folder`` on a free localhost port, quietly, in a daemon thread."""

@@ -15,9 +15,7 @@ The book is the one CI has just built (``GANLIB_BOOK_HTML``, set by .ci/run), or
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -117,20 +115,6 @@ def test_the_measure_counts_english_prose_and_leaves_out_code_math_names_and_cit
 
 
 # --- the Chinese pages ---------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def html_dir(tmp_path_factory) -> Path:
-    """The built book: GANLIB_BOOK_HTML where CI has just built it, else a fresh build."""
-    given = os.environ.get("GANLIB_BOOK_HTML")
-    if given:
-        if not (Path(given) / "zh").is_dir():
-            pytest.fail(f"GANLIB_BOOK_HTML={given} holds no Chinese edition (zh/)", pytrace=False)
-        return Path(given)
-    out = tmp_path_factory.mktemp("book")
-    subprocess.run(["jupyter-book", "build", str(ROOT), "--path-output", str(out), "-W", "-n", "--keep-going"],
-                   check=True, capture_output=True)
-    return out / "_build" / "html"
-
 
 SHARES: dict[str, tuple[float, int]] = {}  # page -> (share, English words): printed by tests/conftest.py
 

@@ -320,9 +320,10 @@ def settings_changed(before: dict, after: dict) -> str:
 def protocol_table(results: dict, dataset: str, metric: str) -> str:
     """A Markdown table, one row per loss: ``metric`` under ``paper`` and under ``controlled`` (mean ± std,
     seeds), the difference d = x̄_controlled − x̄_paper with its 95 % Welch interval, its Holm-adjusted
-    p-value over the table's rows (one family), whether ``stats.RULE`` resolves it, and which training
-    settings differ between the two protocols' runs of that loss (read from the run records). Where only
-    one setting differs, d measures that setting's effect on this dataset and these seeds."""
+    p-value over the table's rows (one family) and whether ``stats.RULE`` resolves it. Under the table, which
+    training settings differ between the two protocols' runs of each loss (read from the run records), losses
+    with the same change named together: a list, since a column of them is wider than a book's page. Where
+    only one setting differs, d measures that setting's effect on this dataset and these seeds."""
     paper, controlled = block(results, dataset, "paper"), block(results, dataset, "controlled")
     fmt = COLUMNS[metric].fmt
     losses = [name for name in LOSS_NAMES if name in _losses(paper) + _losses(controlled)]
@@ -330,25 +331,29 @@ def protocol_table(results: dict, dataset: str, metric: str) -> str:
              if values(controlled, loss, metric) and values(paper, loss, metric)}
     with_p = [loss for loss, t in tests.items() if t["p"] is not None]
     adjusted = dict(zip(with_p, stats.holm([tests[loss]["p"] for loss in with_p])))
-    lines = [tr("| loss | {metric} paper | controlled | controlled − paper | 95 % interval | Holm p | resolved | "
-                "settings changed (paper → controlled) |", metric=label(metric)), "|---|---|---|---|---|---|---|---|"]
+    lines = [tr("| loss | {metric} paper | controlled | controlled − paper | 95 % interval | Holm p | resolved |",
+                metric=label(metric)), "|---" * 7 + "|"]
     cp_all, cc_all = cells(paper, metric), cells(controlled, metric)
+    changes: dict[str, list[str]] = {}
     for loss in losses:
         cp, cc = cp_all.get(loss), cc_all.get(loss)
         if loss not in tests:
-            lines.append(f"| {loss} | {_cell_n(metric, cp)} | {_cell_n(metric, cc)} | – | – | – | – | – |")
+            lines.append(f"| {loss} | {_cell_n(metric, cp)} | {_cell_n(metric, cc)} | – | – | – | – |")
             continue
         t = tests[loss]
         ci = "–" if t["ci95"] is None else f"[{fmt.format(t['ci95'][0])}, {fmt.format(t['ci95'][1])}]"
         p = adjusted.get(loss)
         resolved = p is not None and p < stats.ALPHA
         lines.append(f"| {loss} | {_cell_n(metric, cp)} | {_cell_n(metric, cc)} | {fmt.format(t['diff'])} | {ci} | "
-                     f"{'–' if p is None else f'{p:.3f}'} | {_yes(resolved)} | "
-                     f"{settings_changed(_finished(paper, loss)[0], _finished(controlled, loss)[0])} |")
-    return "\n".join(lines) + "\n\n*" + tr(
-        "(n): finished seeds. Rule: Welch's t-test per loss, Holm's correction over the {k} losses tested; resolved "
-        "when the adjusted p-value is below {alpha} and both protocols have at least {min_seeds} seeds.",
-        k=len(with_p), alpha=f"{stats.ALPHA:.2f}", min_seeds=stats.MIN_SEEDS) + "*"
+                     f"{'–' if p is None else f'{p:.3f}'} | {_yes(resolved)} |")
+        change = settings_changed(_finished(paper, loss)[0], _finished(controlled, loss)[0])
+        changes.setdefault(change, []).append(loss)
+    rule = tr("(n): finished seeds. Rule: Welch's t-test per loss, Holm's correction over the {k} losses tested; "
+              "resolved when the adjusted p-value is below {alpha} and both protocols have at least {min_seeds} "
+              "seeds.", k=len(with_p), alpha=f"{stats.ALPHA:.2f}", min_seeds=stats.MIN_SEEDS)
+    listed = "".join(f"\n- {', '.join(group)}: {change}" for change, group in changes.items())
+    return "\n".join(lines) + f"\n\n*{rule}*" + (
+        "\n\n" + tr("Settings changed (paper → controlled):") + "\n" + listed if changes else "")
 
 
 def trajectory_value(e: dict, metric: str) -> float | None:

@@ -125,16 +125,18 @@ def test_panels_come_three_to_a_row():
 def test_protocol_table_differences_and_changed_settings(hand_results):
     table = report.protocol_table(hand_results, "mnist", "fcd")
     lines = table.splitlines()
-    assert lines[0].startswith("| loss | FCD ↓ paper | controlled | controlled − paper | 95 % interval | Holm p | "
-                               "resolved |")
+    assert lines[0] == "| loss | FCD ↓ paper | controlled | controlled − paper | 95 % interval | Holm p | resolved |"
     # nonsaturating: paper 11, 12, 13 and controlled 21, 22, 23 → d = 10, Welch se = √(1/3 + 1/3) = 0.816497 on
     # 4 degrees of freedom: 10 ± 2.776445 · 0.816497 = [7.7, 12.3]; t = 12.2, p ≈ 2.6·10⁻⁴, the only loss tested
     ns = next(line for line in lines if line.startswith("| nonsaturating |"))
-    assert ns == "| nonsaturating | 12.0 ± 1.0 (3) | 22.0 ± 1.0 (3) | 10.0 | [7.7, 12.3] | 0.000 | yes | none |"
+    assert ns == "| nonsaturating | 12.0 ± 1.0 (3) | 22.0 ± 1.0 (3) | 10.0 | [7.7, 12.3] | 0.000 | yes |"
     # wgan-gp and lsgan ran under paper only, hinge diverged there: no difference, no crash
-    assert "| wgan-gp | 42.0 ± 1.0 (3) | – | – | – | – | – | – |" in table
-    assert "| lsgan | 30.0 ± 0.0 (1) | – | – | – | – | – | – |" in table
-    assert "| hinge | – | – | – | – | – | – | – |" in table and "| minimax |" not in table
+    assert "| wgan-gp | 42.0 ± 1.0 (3) | – | – | – | – | – |" in table
+    assert "| lsgan | 30.0 ± 0.0 (1) | – | – | – | – | – |" in table
+    assert "| hinge | – | – | – | – | – | – |" in table and "| minimax |" not in table
+    # the settings that differ are listed under the table, one line per change: here only nonsaturating was
+    # tested, under the same settings in both protocols
+    assert table.endswith("Settings changed (paper → controlled):\n\n- nonsaturating: none")
 
 
 def test_protocol_table_resolves_only_with_enough_seeds(hand_results):
@@ -249,3 +251,14 @@ def test_no_best_rate_view_without_a_sweep_and_no_interval_below_three_seeds(han
     two = stats.cell([61.0, 62.0])
     assert report._cell("fcd", two) == "61.5 ± 0.7"
     assert report._cell("fcd", stats.cell([1.0, 2.0, 3.0])) == "2.0 ± 1.0 [-0.5, 4.5]"  # 2 ± 4.302653/√3
+
+
+def test_protocol_table_lists_losses_with_the_same_change_together(hand_results):
+    exps = hand_results["datasets"]["mnist"]["experiments"]
+    # wgan-gp's controlled runs keep n_critic 5 → 1 like the controlled protocol; lsgan and nonsaturating
+    # keep every setting: two lines, the losses of one change on one line in the table's order
+    controlled = exps["controlled"]["runs"] + [run("wgan-gp", s, 30.0 + s, "controlled") for s in (1, 2, 3)] + \
+        [run("lsgan", s, 25.0 + s, "controlled") for s in (1, 2)]
+    exps["controlled"] = experiment_block(Experiment("controlled", "mnist"), controlled, B)
+    listed = report.protocol_table(hand_results, "mnist", "fcd").split("Settings changed (paper → controlled):\n\n")[1]
+    assert listed.splitlines() == ["- nonsaturating, lsgan: none", "- wgan-gp: n_critic 5 → 1"]

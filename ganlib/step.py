@@ -63,8 +63,11 @@ class TrainResult:
     @torch.no_grad()
     def generate(self, z: torch.Tensor, batch: int = 1000, average: bool = True) -> torch.Tensor:
         """G(z) on the CPU, in eval mode (batch-norm running statistics), in batches of ``batch``; G is the
-        weight average when there is one and ``average`` is true."""
+        weight average when there is one and ``average`` is true, with batch-norm statistics of its own
+        (``refresh_batch_norm``)."""
         net = self.generator_ema if average and self.generator_ema is not None else self.generator
+        if net is self.generator_ema:
+            refresh_batch_norm(net, self.config.resolved_z_dim(), self.device)
         was_training = net.training
         net.eval()
         try:
@@ -122,12 +125,39 @@ def instance_noise_std(sigma: float, step: int, steps: int) -> float:
 
 @torch.no_grad()
 def update_average(average: nn.Module, net: nn.Module, beta: float) -> None:
-    """θ_ema ← β·θ_ema + (1 − β)·θ for every parameter (Karras et al. 2018; Yazici et al. 2019); buffers (batch
-    norm's running statistics) are copied, since the average's own would belong to no network that ran."""
+    """θ_ema ← β·θ_ema + (1 − β)·θ for every parameter (Karras et al. 2018; Yazici et al. 2019). Batch norm's
+    running statistics are not averaged: ``refresh_batch_norm`` measures the average's own before it samples."""
     for p_avg, p in zip(average.parameters(), net.parameters()):
         p_avg.mul_(beta).add_(p, alpha=1 - beta)
-    for b_avg, b in zip(average.buffers(), net.buffers()):
-        b_avg.copy_(b)
+
+
+# noise for the weight average's batch-norm statistics: 8 batches of 500, from a seed of their own
+REFRESH_BATCHES, REFRESH_BATCH, REFRESH_SEED = 8, 500, 12345
+
+
+@torch.no_grad()
+def refresh_batch_norm(net: nn.Module, z_dim: int, device: torch.device) -> None:
+    """Set the running statistics of ``net``'s batch-norm layers to those of its own activations: μ and σ² of
+    each layer averaged over ``REFRESH_BATCHES`` batches of ``REFRESH_BATCH`` noise vectors (batch norm's
+    ``momentum=None``, a cumulative average; σ² per batch is the unbiased one, as in training). A weight
+    average needs this: the trained generator's statistics describe another network's activations."""
+    layers = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not layers:
+        return
+    momenta = [m.momentum for m in layers]
+    was_training = net.training
+    gen = torch.Generator().manual_seed(REFRESH_SEED)
+    try:
+        for m in layers:
+            m.reset_running_stats()
+            m.momentum = None
+        net.train()
+        for _ in range(REFRESH_BATCHES):
+            net(torch.randn(REFRESH_BATCH, z_dim, generator=gen).to(device, next(net.parameters()).dtype))
+    finally:
+        for m, momentum in zip(layers, momenta):
+            m.momentum = momentum
+        net.train(was_training)
 
 
 def make_capturable(optimizer: torch.optim.Optimizer) -> None:

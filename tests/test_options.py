@@ -5,6 +5,7 @@ bad values are one-line errors."""
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import signal
@@ -17,7 +18,17 @@ from ganlib.checkpoint import CHECKPOINT, load_checkpoint
 from ganlib.data import make_sampler
 from ganlib.dirac import dirac_gradients
 from ganlib.losses import r1_penalty
-from ganlib.step import TrainStep, instance_noise_std, new_run
+from ganlib.models import build_models
+from ganlib.step import (
+    REFRESH_BATCH,
+    REFRESH_BATCHES,
+    REFRESH_SEED,
+    TrainResult,
+    TrainStep,
+    instance_noise_std,
+    new_run,
+    refresh_batch_norm,
+)
 
 CPU = torch.device("cpu")
 
@@ -128,8 +139,24 @@ def test_the_average_after_two_updates_is_the_hand_computed_one():
         by_hand = beta * (beta * t0 + (1 - beta) * t1) + (1 - beta) * t2  # = β²θ0 + β(1−β)θ1 + (1−β)θ2
         assert torch.allclose(p_avg.double(), by_hand, rtol=0, atol=1e-6)
         assert not torch.equal(t2, t1)  # the generator moved: the average is not a copy of it
-    for b_avg, b in zip(step.result.generator_ema.buffers(), step.G.buffers()):
-        assert torch.equal(b_avg, b)
+
+
+def test_the_average_samples_with_batch_norm_statistics_of_its_own():
+    # G(z) = BN(Wz) with W = diag(1, 2): the layer sees Wz, so its running mean is the mean of W z over the
+    # refresh noise and its running variance the mean of the per-batch unbiased variances, computed here by hand
+    net = torch.nn.Sequential(torch.nn.Linear(2, 2, bias=False), torch.nn.BatchNorm1d(2)).double()
+    with torch.no_grad():
+        net[0].weight.copy_(torch.diag(torch.tensor([1.0, 2.0])))
+    net[1].running_mean.fill_(7.0)  # statistics of another network, as a copied trained G's would be
+    refresh_batch_norm(net, 2, CPU)
+    gen = torch.Generator().manual_seed(REFRESH_SEED)
+    batches = [torch.randn(REFRESH_BATCH, 2, generator=gen).double() * torch.tensor([1.0, 2.0])
+               for _ in range(REFRESH_BATCHES)]
+    mean = torch.stack([b.mean(0) for b in batches]).mean(0)
+    var = torch.stack([b.var(0, unbiased=True) for b in batches]).mean(0)
+    assert torch.allclose(net[1].running_mean, mean, rtol=0, atol=1e-12)
+    assert torch.allclose(net[1].running_var, var, rtol=0, atol=1e-12)
+    assert net[1].momentum == 0.1 and net.training  # the layer's settings and the mode are restored
 
 
 def test_the_average_is_what_samples_and_evaluations_see():
@@ -139,6 +166,27 @@ def test_the_average_is_what_samples_and_evaluations_see():
     assert not torch.equal(averaged, trained)
     assert result.evals[-1]["mean"] == float(averaged.mean())
     assert torch.equal(result.snapshots[8], result.generate(result.fixed_noise))
+
+
+def test_an_image_generators_average_samples_with_its_own_statistics():
+    # the DCGAN generator has batch norm: the average's samples are those of its weights under statistics
+    # measured on its own activations, whatever statistics it held before, and not the trained G's samples
+    torch.manual_seed(0)
+    G, D = build_models("dcgan", z_dim=64, d_norm="batch")
+    average = copy.deepcopy(G)
+    with torch.no_grad():
+        for p in average.parameters():
+            p.mul_(0.5)
+    result = TrainResult(TrainConfig(dataset="mnist", ema=0.5), G, D, CPU, generator_ema=average)
+    z = torch.randn(16, 64, generator=torch.Generator().manual_seed(3))
+    by_hand = copy.deepcopy(average)
+    refresh_batch_norm(by_hand, 64, CPU)
+    stale = copy.deepcopy(average).eval()
+    with torch.no_grad():
+        expected, from_stale = by_hand.eval()(z), stale(z)
+    sampled = result.generate(z)
+    assert torch.equal(sampled, expected) and not torch.allclose(sampled, from_stale, atol=1e-3)
+    assert not torch.allclose(sampled, result.generate(z, average=False), atol=1e-3)
 
 
 # --- off: as before; on: resumes exactly ---------------------------------------------------------

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from .errors import GanlibError, check_choice, first_line
+from .language import tr
 
 IMAGE_DATASETS: tuple[str, ...] = ("mnist", "fashion-mnist")
 TOY_DATASETS: tuple[str, ...] = ("ring", "grid")
@@ -63,11 +64,13 @@ class ImageSet:
     def describe(self) -> str:
         """One line without any machine path: dataset, image count, splits, and what was asked for but
         not there or left out (printed, so that less data than asked is never used silently)."""
-        s = "s" if len(self.splits) > 1 else ""
-        line = f"{TITLES[self.name]}: {len(self.images):,} images, {'+'.join(self.splits)} split{s}"
-        where = "offline data" if self.offline else "downloaded by torchvision"
-        absent = "".join(f"; the {_SPLIT_SIZES[m]:,}-image {m} split is not there" for m in self.missing)
-        return f"{line} ({where}{absent})"
+        where = tr("offline data") if self.offline else tr("downloaded by torchvision")
+        absent = "".join(tr("; the {n:,}-image {split} split is not there", n=_SPLIT_SIZES[m], split=m)
+                         for m in self.missing)
+        line = (tr("{title}: {n:,} images, {splits} splits ({where})") if len(self.splits) > 1
+                else tr("{title}: {n:,} images, {splits} split ({where})"))
+        return line.format(title=TITLES[self.name], n=len(self.images), splits="+".join(self.splits),
+                           where=where + absent)
 
 
 def default_cache() -> Path:

@@ -26,6 +26,7 @@ from .data import make_sampler, to_uint8
 from .devices import resolve_device
 from .errors import GanlibError, TrainingDiverged, TrainingInterrupted
 from .files import lock_folder, remove_leftovers
+from .language import tr
 from .step import LOSS_LIMIT, Optimisers, TrainResult, TrainStep, new_run
 
 # With an output folder, a checkpoint is written at the start, every this many seconds of wall-clock time
@@ -84,10 +85,12 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, resume: bool = Fa
         recipe = cfg.recipe()
         threads = 1 if device.type == "cpu" and cfg.is_toy else torch.get_num_threads()
         if verbose:
-            print(f"ganlib train: loss {cfg.loss} on {cfg.dataset}, {cfg.resolved_arch()} nets, "
-                  f"steps {result.step}->{cfg.steps}, batch {cfg.batch_size}, n_critic {recipe.n_critic}, "
-                  f"{recipe.optimizer} lr {recipe.lr:g}, seed {cfg.seed}, device {device}"
-                  + (f" ({threads} thread{'s' * (threads > 1)})" if device.type == "cpu" else "") + _aids(cfg))
+            print(tr("ganlib train: loss {loss} on {dataset}, {arch} nets, steps {start}->{steps}, batch {batch}, "
+                     "n_critic {n_critic}, {optimizer} lr {lr:g}, seed {seed}, device {device}", loss=cfg.loss,
+                     dataset=cfg.dataset, arch=cfg.resolved_arch(), start=result.step, steps=cfg.steps,
+                     batch=cfg.batch_size, n_critic=recipe.n_critic, optimizer=recipe.optimizer, lr=recipe.lr,
+                     seed=cfg.seed, device=device)
+                  + (_threads(threads) if device.type == "cpu" else "") + _aids(cfg))
         with _cpu_threads(threads):
             _run_loop(result, opt, sampler, gen, out, progress, evaluate, stop, checkpoint_seconds)
         if result.step < cfg.steps:  # only a signal ends the loop early; its checkpoint is written
@@ -98,9 +101,14 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, resume: bool = Fa
     return result
 
 
+def _threads(n: int) -> str:
+    """The CPU threads, for the start line."""
+    return tr(" ({n} threads)", n=n) if n > 1 else tr(" (1 thread)")
+
+
 def _aids(cfg: TrainConfig) -> str:
     """The aids besides the loss that are on, for the start line (nothing when all are off)."""
-    aids = {"d_lr": cfg.d_lr, "R1 gamma": cfg.r1_gamma, "instance noise": cfg.instance_noise, "ema": cfg.ema}
+    aids = {"d_lr": cfg.d_lr, "R1 gamma": cfg.r1_gamma, tr("instance noise"): cfg.instance_noise, "ema": cfg.ema}
     return "".join(f", {name} {value:g}" for name, value in aids.items() if value)
 
 

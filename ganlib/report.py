@@ -122,6 +122,21 @@ def _finished(b: dict, loss: str | None = None) -> list[dict]:
     return [r for r in b["runs"] if "diverged" not in r and (loss is None or r["loss"] == loss)]
 
 
+# A finished image run whose final samples cover fewer than half of the 10 classes has collapsed. One fixed rule
+# for every loss: such a run is counted beside the seeds and left out of the cells and the tests, which then
+# compare the runs that learned; the strip plot still shows it.
+COLLAPSED_BELOW = 5
+
+
+def collapsed(r: dict) -> bool:
+    """Whether finished run ``r`` covers fewer than ``COLLAPSED_BELOW`` classes (toy runs have no classes)."""
+    return "diverged" not in r and r.get("classes_covered") is not None and r["classes_covered"] < COLLAPSED_BELOW
+
+
+def _learned(b: dict, loss: str | None = None) -> list[dict]:
+    return [r for r in _finished(b, loss) if not collapsed(r)]
+
+
 def _losses(b: dict) -> list[str]:
     present = {r["loss"] for r in b["runs"]}
     return [name for name in LOSS_NAMES if name in present]
@@ -138,6 +153,11 @@ def block_notes(b: dict) -> list[str]:
         elif bad:
             notes.append(tr("{loss}: {k} of {n} runs diverged (seeds {seeds}); its statistics use the others only",
                             loss=loss, k=len(bad), n=len(seeds[loss]), seeds=bad))
+        fell = [r["seed"] for r in b["runs"] if r["loss"] == loss and collapsed(r)]
+        if fell:
+            notes.append(tr("{loss}: {k} of {n} runs collapsed (seeds {seeds}: fewer than {min} of the 10 classes "
+                            "covered); its statistics use the runs that learned", loss=loss, k=len(fell),
+                            n=len(seeds[loss]), seeds=fell, min=COLLAPSED_BELOW))
     if len({tuple(s) for s in seeds.values()}) > 1:
         notes.append(tr("the losses were run with different seeds: {seeds}",
                         seeds="; ".join(f"{loss} {s}" for loss, s in seeds.items())))
@@ -201,8 +221,9 @@ def _cell_n(c: str, cell: dict | None) -> str:
 
 
 def values(b: dict, loss: str, metric: str) -> list[float]:
-    """The finished seeds' values of ``metric`` for ``loss`` in experiment ``b`` (diverged runs have none)."""
-    return [float(r[metric]) for r in _finished(b, loss) if r.get(metric) is not None]
+    """The values of ``metric`` for ``loss`` in experiment ``b`` over the runs that learned (diverged runs have
+    none; collapsed ones are left out, see ``COLLAPSED_BELOW``)."""
+    return [float(r[metric]) for r in _learned(b, loss) if r.get(metric) is not None]
 
 
 def cells(b: dict, metric: str) -> dict[str, dict]:
@@ -212,8 +233,8 @@ def cells(b: dict, metric: str) -> dict[str, dict]:
 
 def summary_table(results: dict, dataset: str, protocol: str = "paper", lr: float | None = None,
                   variant: str | None = None) -> str:
-    """A Markdown table, one row per loss: finished seeds (diverged ones) and each metric's
-    mean ± std [95 % Student t interval] over seeds, computed from the run records; notes below it."""
+    """A Markdown table, one row per loss: the seeds that learned (diverged and collapsed ones beside them) and
+    each metric's mean ± std [95 % Student t interval] over them, computed from the run records; notes below it."""
     b = experiment(results, dataset, variant) if variant else block(results, dataset, protocol, lr)
     cols = [c for c in COLUMNS if any(r.get(c) is not None for r in _finished(b))]
     if "cpu_time_s" in cols:  # wall seconds on a shared machine measure the machine's load as much as the run
@@ -222,9 +243,10 @@ def summary_table(results: dict, dataset: str, protocol: str = "paper", lr: floa
     lines = [f"| {tr('loss')} | {tr('seeds')} | " + " | ".join(label(c) for c in cols) + " |",
              "|---|---|" + "---|" * len(cols)]
     for loss in _losses(b):
-        n = len(_finished(b, loss))
         div = sum(1 for r in b["runs"] if r["loss"] == loss and "diverged" in r)
-        lines.append(f"| {loss} | {n}{tr(' ({k} diverged)', k=div) if div else ''} | " +
+        fell = sum(1 for r in b["runs"] if r["loss"] == loss and collapsed(r))
+        failed = (tr(" ({k} diverged)", k=div) if div else "") + (tr(" ({k} collapsed)", k=fell) if fell else "")
+        lines.append(f"| {loss} | {len(_learned(b, loss))}{failed} | " +
                      " | ".join(_cell(c, per_metric[c].get(loss)) for c in cols) + " |")
     extra = block_notes(b) + [n for n in results["meta"].get("notes", [])]
     return "\n".join(lines) + "".join(f"\n\n*{tr('Note: {note}', note=n)}*" for n in extra)
@@ -554,6 +576,9 @@ def strip_plot(results: dict, dataset: str, variants: list[str], metric: str = "
     for ax, variant in zip(axes[0], variants):
         b = experiment(results, dataset, variant)
         for i, loss in enumerate(LOSS_NAMES):
+            fell = [float(r[metric]) for r in _finished(b, loss) if collapsed(r) and r.get(metric) is not None]
+            ax.scatter(i + rng.uniform(-0.15, 0.15, len(fell)), fell, s=22, marker="x", color=LOSS_COLOURS[loss],
+                       zorder=3)
             v = values(b, loss, metric)
             if not v:
                 continue
@@ -565,10 +590,11 @@ def strip_plot(results: dict, dataset: str, variants: list[str], metric: str = "
         ax.set_xticks(range(len(LOSS_NAMES)), LOSS_NAMES, rotation=45, ha="right", fontsize=8)
         ax.set_title(variant, fontsize=9)
         ax.grid(alpha=0.3, axis="y")
-    axes[0][0].set_ylabel(COLUMNS[metric].label + (" (log)" if metric == "fcd" else ""))
+    axes[0][0].set_ylabel(label(metric) + (tr(" (log)") if metric == "fcd" else ""))
     if metric == "fcd":
         axes[0][0].set_yscale("log")
-    fig.suptitle(f"{dataset}: a dot per seed, bar: mean, line: 95 % t interval", fontsize=9)
+    fig.suptitle(tr("{dataset}: a dot per seed (×: collapsed), bar: mean of the runs that learned, line: 95 % t "
+                    "interval", dataset=dataset), fontsize=9)
     fig.tight_layout()
     return fig
 

@@ -262,3 +262,22 @@ def test_protocol_table_lists_losses_with_the_same_change_together(hand_results)
     exps["controlled"] = experiment_block(Experiment("controlled", "mnist"), controlled, B)
     listed = report.protocol_table(hand_results, "mnist", "fcd").split("Settings changed (paper → controlled):\n\n")[1]
     assert listed.splitlines() == ["- nonsaturating, lsgan: none", "- wgan-gp: n_critic 5 → 1"]
+
+
+def test_a_collapsed_run_is_counted_beside_the_seeds_and_left_out_of_the_statistics(hand_results):
+    exps = hand_results["datasets"]["mnist"]["experiments"]
+    # nonsaturating under paper: FCD 11, 12, 13; a fourth seed kept 1 class of 10 (below the rule's 5) at FCD 500
+    fell = {**run("nonsaturating", 4, 500.0), "classes_covered": 1}
+    exps["paper"] = experiment_block(Experiment("paper", "mnist"), exps["paper"]["runs"] + [fell], B)
+    assert report.collapsed(fell) and not report.collapsed(run("nonsaturating", 1, 11.0))
+    assert not report.collapsed({**fell, "classes_covered": report.COLLAPSED_BELOW})  # the rule is "fewer than"
+    table = report.summary_table(hand_results, "mnist")
+    # the cell is still 12.0 ± 1.0 over the three runs that learned, t interval [9.5, 14.5], and not the mean 134
+    ns = next(line for line in table.splitlines() if line.startswith("| nonsaturating |"))
+    assert ns.startswith("| nonsaturating | 3 (1 collapsed) | 12.0 ± 1.0 [9.5, 14.5] |")
+    assert "nonsaturating: 1 of 4 runs collapsed (seeds [4]: fewer than 5 of the 10 classes covered)" in table
+    assert report.values(exps["paper"], "nonsaturating", "fcd") == [11.0, 12.0, 13.0]
+    # the strip plot still draws it: four points in nonsaturating's colour, the collapsed one at 500
+    fig = report.strip_plot(hand_results, "mnist", ["paper"])
+    drawn = [y for c in fig.axes[0].collections for y in c.get_offsets()[:, 1] if len(c.get_offsets())]
+    assert sorted(drawn)[-1] == 500.0 and sum(1 for y in drawn if y in (11.0, 12.0, 13.0, 500.0)) == 4

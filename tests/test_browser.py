@@ -306,9 +306,46 @@ def check_explorers(page, path: str) -> list[str]:
     return problems
 
 
+# The English pages' label 中文 must draw without a font with Chinese glyphs on the reader's system: the first
+# family of the link's font is a web font (custom.css, book/tools/switch_font.py) with a face that loads for
+# each non-ASCII character of the label. document.fonts.load gives only faces declared by @font-face whose
+# unicode-range holds the character, so a system font (or a face the CSS no longer declares) finds none, and
+# a face whose file is missing fails to load.
+SWITCH_FONT = """async link => {
+  const style = getComputedStyle(link);
+  const family = style.fontFamily.split(',')[0].trim();
+  const font = `${style.fontStyle} ${style.fontWeight} 16px ${family}`;
+  const problems = [];
+  for (const ch of new Set(link.textContent.trim())) {
+    if (ch.codePointAt(0) < 128) continue;
+    let faces;
+    try {
+      faces = await document.fonts.load(font, ch);
+    } catch (e) {
+      problems.push(`${ch}: the web font ${family} does not load (${e.name})`);
+      continue;
+    }
+    if (!faces.some(f => f.status === 'loaded'))
+      problems.push(`${ch}: no loaded web font covers it (first family: ${family})`);
+    else if (!document.fonts.check(font, ch))
+      problems.push(`${ch}: ${family} is not ready to draw it`);
+  }
+  return problems;
+}"""
+
+
+def check_switch_font(page) -> list[str]:
+    """The language link's non-ASCII label (中文 on English pages) is drawn by the book's own web font."""
+    link = page.locator("a.edition-link")
+    if link.count() != 1:
+        return []  # check_language_link reports it
+    return [f"language link {p}" for p in link.evaluate(SWITCH_FONT)]
+
+
 def check_language_link(page, site: str, path: str) -> list[str]:
     """The page links to the same page in the other language, whose own link leads back here; the page
-    declares its language (zh-CN or en) for fonts, hyphenation and screen readers."""
+    declares its language (zh-CN or en) for fonts, hyphenation and screen readers; an English page's label
+    中文 has its web font."""
     problems = []
     want_lang = "zh-CN" if path.startswith("zh/") else "en"
     if page.evaluate("() => document.documentElement.lang") != want_lang:
@@ -316,6 +353,7 @@ def check_language_link(page, site: str, path: str) -> list[str]:
     link = page.locator("a.edition-link")
     if link.count() != 1:
         return problems + [f"{link.count()} links to the other language (want 1)"]
+    problems += check_switch_font(page)
     link.click()
     page.wait_for_load_state("load")
     if page.url != f"{site}/{twin(path)}":
@@ -379,14 +417,16 @@ def test_search_finds_words_in_both_languages(browser, site, path, word):
 
 def test_the_checks_catch_broken_formulas_a_missing_image_and_a_dead_explorer(browser, html_dir, tmp_path):
     """The checks above can fail: a copy of the book with a formula MathJax rejects, one it cannot even
-    find the end of, a formula far wider than the column, an image removed, characters no font can draw and
-    an explorer whose script never enables its controls must each be reported."""
+    find the end of, a formula far wider than the column, an image removed, characters no font can draw, an
+    explorer whose script never enables its controls and the language link's web font removed must each be
+    reported."""
     copy = tmp_path / "html"
     shutil.copytree(html_dir, copy)
     page_file = copy / "book" / "07_mnist_comparison.html"
     text = page_file.read_text()
     image = re.search(r'src="\.\./(_images/[^"]+\.png)"', text).group(1)
     (copy / image).unlink()
+    (copy / "_static" / "wqy-microhei-switch.woff2").unlink()
     broken = "".join(rf'<div class="math notranslate nohighlight">\[{tex}\]</div>'
                      for tex in (r"x^2^3", r"\frac{1}{2}\notamacro{x}", r"\frac{1}{"))
     long_sum = " + ".join(f"x_{{{i}}}^2" for i in range(120))
@@ -400,7 +440,8 @@ def test_the_checks_catch_broken_formulas_a_missing_image_and_a_dead_explorer(br
         context = browser.new_context(viewport=DESKTOP)
         route_cdn(context, [])
         page, loading = open_page(context, f"{base}/book/07_mnist_comparison.html")
-        found = "\n".join(loading + check_page(page) + check_explorers(page, "book/07_mnist_comparison.html"))
+        found = "\n".join(loading + check_page(page) + check_explorers(page, "book/07_mnist_comparison.html") +
+                          check_switch_font(page))
         context.close()
     finally:
         server.shutdown()
@@ -411,3 +452,4 @@ def test_the_checks_catch_broken_formulas_a_missing_image_and_a_dead_explorer(br
     assert f"image does not load: ../{image}" in found, found
     assert "explorer 0: controls still disabled" in found, found
     assert "characters without a glyph (drawn as boxes): \ue001\ue002" in found, found
+    assert "language link 中: the web font" in found, found

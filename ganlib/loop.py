@@ -107,8 +107,9 @@ def _threads(n: int) -> str:
 
 
 def _aids(cfg: TrainConfig) -> str:
-    """The aids besides the loss that are on, for the start line (nothing when all are off)."""
-    aids = {"d_lr": cfg.d_lr, "R1 gamma": cfg.r1_gamma, tr("instance noise"): cfg.instance_noise, "ema": cfg.ema}
+    """The aids besides the loss that are on, by their TrainConfig names, for the start line (nothing when all are
+    off)."""
+    aids = {"d_lr": cfg.d_lr, "r1_gamma": cfg.r1_gamma, "instance_noise": cfg.instance_noise, "ema": cfg.ema}
     return "".join(f", {name} {value:g}" for name, value in aids.items() if value)
 
 

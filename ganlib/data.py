@@ -17,11 +17,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .datasets import DATASETS, IMAGE_DATASETS, TOY_DATASETS
 from .errors import GanlibError, check_choice, first_line
 
-IMAGE_DATASETS: tuple[str, ...] = ("mnist", "fashion-mnist")
-TOY_DATASETS: tuple[str, ...] = ("ring", "grid")
-DATASETS: tuple[str, ...] = IMAGE_DATASETS + TOY_DATASETS
 DATA_ENV = "GANLIB_DATA"
 
 _FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ganlib.config import TrainConfig
 from ganlib.datasets import DATASETS, IMAGE_DATASETS, SPECS, TOY_DATASETS, dataset_spec
 from ganlib.errors import GanlibError
 from ganlib.losses import TOY_LR_SCALE
@@ -32,6 +33,16 @@ def test_each_spec_gives_the_values_the_runs_use(name):
     assert (spec.kind, spec.arch, spec.z_dim, spec.n_snapshot, spec.lr_scale) == EXPECTED[name]
     assert spec.arch in ARCHS
     assert (spec.is_image, spec.is_toy) == ((True, False) if spec.kind == "image" else (False, True))
+
+
+@pytest.mark.parametrize("name", DATASETS)
+def test_a_config_left_at_its_defaults_takes_them_from_the_spec(name):
+    cfg = TrainConfig(dataset=name, loss="hinge")
+    kind, arch, z_dim, n_snapshot, lr_scale = EXPECTED[name]
+    assert cfg.spec is dataset_spec(name)
+    assert (cfg.resolved_arch(), cfg.resolved_z_dim(), cfg.resolved_n_snapshot()) == (arch, z_dim, n_snapshot)
+    assert cfg.recipe().lr == 2e-4 * lr_scale  # hinge's paper rate, on the dataset's scale
+    assert TrainConfig(dataset=name, loss="hinge", lr=1e-3).recipe().lr == 1e-3  # a given rate is never scaled
 
 
 def test_the_spec_cannot_be_changed():

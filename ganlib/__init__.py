@@ -8,7 +8,8 @@ into ``config`` (TrainConfig), ``step`` (TrainStep, TrainResult), ``loop`` (trai
 from .budget import BUDGET_NAMES, Budget, get_budget
 from .checkpoint import load_run
 from .config import TrainConfig
-from .data import DATASETS, load_images, make_sampler, toy_mixture
+from .data import load_images, make_sampler, toy_mixture
+from .datasets import DATASETS, DatasetSpec, dataset_spec
 from .errors import GanlibError, TrainingDiverged, TrainingInterrupted
 from .loop import train
 from .losses import LOSS_NAMES, GANLoss, Recipe, get_loss, gradient_penalty
@@ -16,7 +17,7 @@ from .metrics import evaluate_run, frechet_classifier_distance, mode_coverage, t
 from .step import TrainResult
 
 __version__ = "0.1.0"  # the one place the version is written: pyproject.toml reads it from here
-__all__ = ["BUDGET_NAMES", "Budget", "get_budget", "DATASETS", "load_images", "make_sampler", "toy_mixture",
-           "GanlibError", "TrainingDiverged", "TrainingInterrupted", "LOSS_NAMES", "GANLoss", "Recipe", "get_loss",
-           "gradient_penalty", "TrainConfig", "TrainResult", "train", "load_run", "evaluate_run",
-           "frechet_classifier_distance", "mode_coverage", "toy_metrics"]
+__all__ = ["BUDGET_NAMES", "Budget", "get_budget", "DATASETS", "DatasetSpec", "dataset_spec", "load_images",
+           "make_sampler", "toy_mixture", "GanlibError", "TrainingDiverged", "TrainingInterrupted", "LOSS_NAMES",
+           "GANLoss", "Recipe", "get_loss", "gradient_penalty", "TrainConfig", "TrainResult", "train", "load_run",
+           "evaluate_run", "frechet_classifier_distance", "mode_coverage", "toy_metrics"]

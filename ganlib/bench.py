@@ -56,7 +56,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from .cli_args import choice_list, nonnegative_int, positive_int
 from .config import TrainConfig
-from .data import DATASETS, TOY_DATASETS, ToySampler, gan_training_images, make_sampler, toy_mixture
+from .data import ToySampler, gan_training_images, make_sampler, toy_mixture
+from .datasets import DATASETS, dataset_spec
 from .devices import resolve_device
 from .errors import GanlibError, check_choice, first_line
 from .files import save_json
@@ -96,7 +97,7 @@ class _TutorialImages(Dataset):
 
 def tutorial_dataset(dataset: str, data_root) -> Dataset:
     """The tutorial loop's Dataset: the images one by one, or for a toy 60,000 points drawn once."""
-    if dataset in TOY_DATASETS:
+    if dataset_spec(dataset).is_toy:
         points = ToySampler(toy_mixture(dataset), torch.device("cpu")).sample(
             TOY_POINTS, torch.Generator().manual_seed(0))
         return TensorDataset(points, torch.zeros(TOY_POINTS))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass
 
-from .data import TOY_DATASETS
+from .datasets import dataset_spec
 from .errors import check_choice
 
 BUDGET_ENV = "GANLIB_BUDGET"
@@ -58,7 +58,7 @@ class Budget:
 
     def steps_for(self, dataset: str) -> int:
         """Generator steps of a comparison run on ``dataset``."""
-        if dataset in TOY_DATASETS:
+        if dataset_spec(dataset).is_toy:
             return self.toy_steps
         if dataset == "fashion-mnist" and self.fashion_steps:
             return self.fashion_steps
@@ -76,12 +76,12 @@ class Budget:
             return self.norm_seeds
         if dataset == "fashion-mnist" and self.fashion_seeds:
             return self.fashion_seeds
-        if variant == "paper" and dataset not in TOY_DATASETS and self.paper_seeds:
+        if variant == "paper" and dataset_spec(dataset).is_image and self.paper_seeds:
             return self.paper_seeds
         return len(self.seeds)
 
     def batch_for(self, dataset: str) -> int:
-        return self.toy_batch_size if dataset in TOY_DATASETS else self.batch_size
+        return self.toy_batch_size if dataset_spec(dataset).is_toy else self.batch_size
 
     def as_dict(self) -> dict:
         return asdict(self)

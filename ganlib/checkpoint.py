@@ -312,7 +312,7 @@ def write_outputs(result: TrainResult, opt: Optimisers, gen: torch.Generator, ou
 def _save_last_snapshot(result: TrainResult, path: Path) -> None:
     """The run's last snapshot as a PNG: an image grid, or the toy's points with its mode centres."""
     cfg, last = result.config, result.snapshots[max(result.snapshots)]
-    if cfg.is_toy:
+    if cfg.spec.is_toy:
         save_samples(last, path, toy_mixture(cfg.dataset).centres, lim=cfg.toy_scale())
     else:
         save_samples(last, path)

@@ -20,7 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .data import IMAGE_DATASETS, REFERENCES, TITLES, ImageSet, load_images, to_float
+from .data import REFERENCES, TITLES, ImageSet, load_images, to_float
+from .datasets import IMAGE_DATASETS
 from .errors import GanlibError, check_choice
 from .files import save_json, save_torch
 

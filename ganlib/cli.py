@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from .cli_args import checked, nonnegative_int, positive_int
-from .data import DATASETS
+from .datasets import DATASETS
 from .devices import check_device
 from .errors import GanlibError, TrainingDiverged, TrainingInterrupted
 from .losses import LOSS_NAMES

@@ -70,7 +70,7 @@ from .compare_results import (
     write_done,
 )
 from .config import TrainConfig
-from .data import IMAGE_DATASETS
+from .datasets import dataset_spec
 from .devices import no_graph_message, resolve_device
 from .errors import GanlibError, TrainingDiverged, TrainingInterrupted
 from .files import atomic_path, save_json
@@ -94,7 +94,7 @@ def _evaluator(n_critic: int) -> Callable[[TrainResult], dict]:
     left out. Images: ``TRAJECTORY_SAMPLES`` generated images along the run, ``FCD_SAMPLES`` at the final
     step, which also reports ``fcd_5000`` from the first 5,000 of them (the trajectory's N)."""
     def evaluate(result: TrainResult) -> dict:
-        image = not result.config.is_toy
+        image = result.config.spec.is_image
         n = (FCD_SAMPLES if result.step == result.config.steps else TRAJECTORY_SAMPLES) if image else None
         try:
             metrics = {k: v for k, v in evaluate_run(result, n, subset=TRAJECTORY_SAMPLES if image else None).items()
@@ -146,7 +146,7 @@ def run_one(job: Job, settings: RunSettings) -> dict:
     except TrainingDiverged as exc:
         record = {**head, "diverged": portable(str(exc), out)}
     else:
-        if exp.dataset in IMAGE_DATASETS:
+        if cfg.spec.is_image:
             for step, imgs in result.snapshots.items():
                 _save_grid_png(imgs, sample_png(out, exp.dataset, job.loss, job.seed, step, exp.variant))
         else:
@@ -327,7 +327,7 @@ def run_comparison(losses: Sequence[str], seeds: Sequence[int], datasets: Sequen
     meta = comparison_meta(budget, datasets, protocols, dev, data_root, command, jobs)
     grid = plan(losses, seeds, datasets, budget, protocols, sweep, norms)
     exps = list(dict.fromkeys(j.experiment for j in grid))
-    fcd = f"FCD on {FCD_SAMPLES:,} images, " if any(d in IMAGE_DATASETS for d in datasets) else ""
+    fcd = f"FCD on {FCD_SAMPLES:,} images, " if any(dataset_spec(d).is_image for d in datasets) else ""
     print(f"ganlib compare: budget {budget.name}, {len(grid)} runs "
           f"({', '.join(e.variant + ' ' + e.dataset for e in exps)}), "
           f"losses {', '.join(losses)}, seeds {seeds}, {fcd}device {dev}, {jobs} process{'es' * (jobs > 1)}",
@@ -370,10 +370,9 @@ def pilot(grid: Sequence[Job], budget: Budget, jobs: int, steps: int = 40, data_
     grid = list(dict.fromkeys(shared_runs(grid, budget).values()))
     kinds: dict[tuple, Job] = {}
     for j in grid:
-        e = j.experiment
-        kinds.setdefault((j.loss, e.protocol, e.d_norm, e.dataset in IMAGE_DATASETS),
-                         Job(Experiment(e.protocol, "mnist" if e.dataset in IMAGE_DATASETS else e.dataset,
-                                        d_norm=e.d_norm), j.loss, 0))
+        e, image = j.experiment, dataset_spec(j.experiment.dataset).is_image
+        kinds.setdefault((j.loss, e.protocol, e.d_norm, image),
+                         Job(Experiment(e.protocol, "mnist" if image else e.dataset, d_norm=e.d_norm), j.loss, 0))
     threads = max(1, torch.get_num_threads() // jobs)
     with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn"), initializer=torch.set_num_threads,
                              initargs=(threads,)) as pool:
@@ -382,9 +381,9 @@ def pilot(grid: Sequence[Job], budget: Budget, jobs: int, steps: int = 40, data_
     traj_s, final_s = _eval_seconds(threads)
     total = 0.0
     for j in grid:
-        e = j.experiment
-        m = measured[(j.loss, e.protocol, e.d_norm, e.dataset in IMAGE_DATASETS)]
-        evals = (budget.eval_points - 1) * traj_s + final_s if e.dataset in IMAGE_DATASETS else 0.0
+        e, image = j.experiment, dataset_spec(j.experiment.dataset).is_image
+        m = measured[(j.loss, e.protocol, e.d_norm, image)]
+        evals = (budget.eval_points - 1) * traj_s + final_s if image else 0.0
         total += m["ms_per_step"] / 1000 * budget.steps_for(e.dataset) + evals
     for (loss, protocol, d_norm, image), m in measured.items():
         per_run[f"{protocol}{'' if d_norm is None else '-norm-' + d_norm} {loss}{'' if image else ' (toy)'}"] = {

@@ -15,7 +15,7 @@ from .cli_args import checked, choice_list, positive_int
 from .compare import grid_status, pilot, run_comparison
 from .compare_plan import Job, check_seeds, command_line, plan
 from .compare_results import cpu_name
-from .data import DATASETS
+from .datasets import DATASETS
 from .devices import check_device
 from .errors import GanlibError
 from .files import save_json

@@ -17,7 +17,7 @@ import numpy as np
 
 from .budget import Budget, run_seconds
 from .config import TrainConfig
-from .data import IMAGE_DATASETS
+from .datasets import dataset_spec
 from .errors import GanlibError
 from .losses import LOSS_NAMES
 from .protocols import PROTOCOLS, Experiment, experiments
@@ -61,11 +61,11 @@ def check_seeds(seeds: Sequence[object]) -> list[int]:
 
 def run_config(job: Job, budget: Budget, device: str, cuda_graph: bool = False) -> TrainConfig:
     exp, steps = job.experiment, budget.steps_for(job.experiment.dataset)
-    image = exp.dataset in IMAGE_DATASETS
+    image = dataset_spec(exp.dataset).is_image
     return TrainConfig(loss=job.loss, dataset=exp.dataset, steps=steps, batch_size=budget.batch_for(exp.dataset),
                        seed=job.seed, device=device, snapshot_steps=eval_steps(steps, budget.eval_points),
                        n_snapshot=N_GRID if image else None, checkpoint_every=max(1, steps // 4),
-                       check_every=min(100, steps), cuda_graph=cuda_graph, **exp.overrides(not image))
+                       check_every=min(100, steps), cuda_graph=cuda_graph, **exp.overrides())
 
 
 def plan(losses: Sequence[str], seeds: Sequence[int], datasets: Sequence[str], budget: Budget,
@@ -117,7 +117,7 @@ def run_cost(job: Job, budget: Budget, measured: dict | None = None) -> float:
     per_step = (measured or {}).get(cost_key(job))
     if per_step is not None:
         return per_step * steps
-    evals = budget.eval_points if job.experiment.dataset in IMAGE_DATASETS else 0
+    evals = budget.eval_points if dataset_spec(job.experiment.dataset).is_image else 0
     return run_seconds(job.experiment.protocol, job.loss, steps, evals, job.experiment.d_norm)
 
 

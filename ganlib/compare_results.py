@@ -28,7 +28,8 @@ from .budget import Budget
 from .classifier import load_record
 from .compare_paths import DONE, RESULTS, run_dir
 from .compare_plan import Job
-from .data import IMAGE_DATASETS, REFERENCES, gan_training_images
+from .data import REFERENCES, gan_training_images
+from .datasets import dataset_spec
 from .errors import GanlibError
 from .files import save_json
 from .losses import LOSS_NAMES
@@ -138,7 +139,7 @@ def _pairwise(records: list[dict], metrics: Sequence[str]) -> dict:
 
 def experiment_stats(dataset: str, records: list[dict]) -> dict:
     """The summary over seeds and the pairwise differences of one experiment's runs on ``dataset``."""
-    kind = "image" if dataset in IMAGE_DATASETS else "toy"
+    kind = dataset_spec(dataset).kind
     metrics = (IMAGE_METRICS if kind == "image" else TOY_METRICS) + RUN_METRICS
     return {"summary": summarise(records, metrics), "pairwise": _pairwise(records, PAIRWISE[kind])}
 
@@ -166,7 +167,7 @@ def comparison_results(grid: Sequence[Job], records: dict[Job, dict], datasets: 
 
 def data_meta(dataset: str, data_root) -> dict:
     """Which images the GANs train on and which ones FCD is measured against, without machine paths."""
-    if dataset not in IMAGE_DATASETS:
+    if dataset_spec(dataset).is_toy:
         return {"gan_training": f"{dataset}: samples drawn afresh from the 2-D mixture at every step"}
     data = gan_training_images(dataset, data_root, verbose=False)  # what train's sampler loads
     rec = load_record(dataset)
@@ -203,7 +204,7 @@ def comparison_meta(budget: Budget, datasets: Sequence[str], protocols: Sequence
             "torch": torch.__version__, "python": platform.python_version(),
             "data": data,
             "fcd": {"samples": FCD_SAMPLES, "toy_samples": TOY_REFERENCE_SAMPLES,
-                    "references": {d: REFERENCES[d] for d in datasets if d in IMAGE_DATASETS}},
+                    "references": {d: REFERENCES[d] for d in datasets if dataset_spec(d).is_image}},
             "statistics": {"rule": stats.RULE, "level": stats.LEVEL, "min_seeds": stats.MIN_SEEDS},
             "notes": [],
             "created": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}

@@ -10,10 +10,11 @@ import numbers
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 
-from .data import DATASETS, TOY_DATASETS, toy_mixture
+from .data import toy_mixture
+from .datasets import DATASETS, TOY_DATASETS, DatasetSpec, dataset_spec
 from .devices import check_device, no_graph_message
 from .errors import GanlibError, check_choice
-from .losses import LOSS_NAMES, TOY_LR_SCALE, GANLoss, Recipe, get_loss
+from .losses import LOSS_NAMES, GANLoss, Recipe, get_loss
 from .models import ARCHS, NORMS
 
 OPTIMIZERS: tuple[str, ...] = ("adam", "rmsprop")
@@ -37,8 +38,8 @@ class TrainConfig:
     batch_size: int = 64
     seed: int = 0
     device: str = "auto"  # auto, cpu, cuda, cuda:N or mps
-    arch: str | None = None  # "dcgan" for images, "toy" for ring/grid
-    z_dim: int | None = None  # 64 for images, 16 for the toys
+    arch: str | None = None  # None: the dataset's (``DatasetSpec.arch``: "dcgan" for images, "toy" for ring/grid)
+    z_dim: int | None = None  # None: the dataset's (``DatasetSpec.z_dim``: 64 for images, 16 for the toys)
     optimizer: str | None = None
     lr: float | None = None
     betas: tuple[float, float] | None = None
@@ -47,7 +48,7 @@ class TrainConfig:
     gp_lambda: float | None = None  # 0 switches WGAN-GP's penalty off
     d_norm: str | None = None
     snapshot_steps: tuple[int, ...] = ()  # fixed-noise samples kept here; the last step always
-    n_snapshot: int | None = None  # 64 images, 1000 toy points
+    n_snapshot: int | None = None  # None: the dataset's (``DatasetSpec.n_snapshot``: 64 images, 1000 toy points)
     check_every: int = 50  # steps between host syncs (NaN guard, progress display)
     checkpoint_every: int = 0  # 0: a checkpoint at the end only
     # the whole step as one CUDA graph (CUDA only). Off by default until the graph has been checked against
@@ -64,7 +65,7 @@ class TrainConfig:
         for name, value in self._checked_fields().items():
             object.__setattr__(self, name, value)  # frozen: the checked, normalised value replaces the given one
         object.__setattr__(self, "snapshot_steps", _snapshot_steps(self.snapshot_steps, self.steps))
-        if self.arch is not None and (self.arch == "toy") != self.is_toy:
+        if self.arch is not None and self.arch != self.spec.arch:
             raise GanlibError(f"architecture {self.arch!r} does not fit dataset {self.dataset!r}; "
                               f"use 'toy' for {', '.join(TOY_DATASETS)} and 'dcgan' for images")
         if self.cuda_graph and self.device in ("cpu", "mps"):
@@ -108,8 +109,9 @@ class TrainConfig:
         }
 
     @property
-    def is_toy(self) -> bool:
-        return self.dataset in TOY_DATASETS
+    def spec(self) -> DatasetSpec:
+        """What the dataset settles: its kind, and the defaults of ``arch``, ``z_dim``, ``n_snapshot``, ``lr``."""
+        return dataset_spec(self.dataset)
 
     @property
     def loss_fn(self) -> GANLoss:
@@ -119,8 +121,8 @@ class TrainConfig:
         """The loss's paper recipe with this config's overrides applied."""
         keys = [f.name for f in fields(Recipe)]
         recipe = self.loss_fn.recipe.with_overrides(**{k: getattr(self, k) for k in keys})
-        if self.is_toy and self.lr is None:
-            recipe = recipe.with_overrides(lr=recipe.lr * TOY_LR_SCALE)
+        if self.lr is None:
+            recipe = recipe.with_overrides(lr=recipe.lr * self.spec.lr_scale)
         return recipe
 
     def resolved_d_lr(self) -> float:
@@ -128,17 +130,17 @@ class TrainConfig:
         return self.d_lr if self.d_lr is not None else self.recipe().lr
 
     def resolved_arch(self) -> str:
-        return self.arch or ("toy" if self.is_toy else "dcgan")
+        return self.arch or self.spec.arch
 
     def resolved_z_dim(self) -> int:
-        return self.z_dim or (16 if self.is_toy else 64)
+        return self.z_dim or self.spec.z_dim
 
     def toy_scale(self) -> float:
         """The toy generator's output bound: 1.5 × the largest centre coordinate (3 for the ring, 6 for the grid)."""
-        return 1.5 * float(toy_mixture(self.dataset).centres.abs().max()) if self.is_toy else 0.0
+        return 1.5 * float(toy_mixture(self.dataset).centres.abs().max()) if self.spec.is_toy else 0.0
 
     def resolved_n_snapshot(self) -> int:
-        return self.n_snapshot or (1000 if self.is_toy else 64)
+        return self.n_snapshot or self.spec.n_snapshot
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -17,12 +17,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .datasets import IMAGE_DATASETS, TOY_DATASETS, dataset_spec
 from .errors import GanlibError, check_choice, first_line
 from .language import tr
 
-IMAGE_DATASETS: tuple[str, ...] = ("mnist", "fashion-mnist")
-TOY_DATASETS: tuple[str, ...] = ("ring", "grid")
-DATASETS: tuple[str, ...] = IMAGE_DATASETS + TOY_DATASETS
 DATA_ENV = "GANLIB_DATA"
 
 _FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
@@ -263,8 +261,7 @@ class ToySampler:
 
 def make_sampler(dataset: str, device: torch.device, root: str | Path | None = None,
                  verbose: bool = True) -> ImageSampler | ToySampler:
-    """The training sampler for ``dataset`` (one of ``DATASETS``), resident on ``device``."""
-    check_choice("dataset", dataset, DATASETS)
-    if dataset in TOY_DATASETS:
+    """The training sampler for ``dataset`` (one of ``datasets.DATASETS``), resident on ``device``."""
+    if dataset_spec(dataset).is_toy:
         return ToySampler(toy_mixture(dataset), device)
     return ImageSampler(gan_training_images(dataset, root, verbose).images, device)

@@ -47,7 +47,7 @@ def _progress_bar(cfg: TrainConfig, start: int, progress: bool | None):
 
 def _take_snapshot(result: TrainResult) -> None:
     out = result.generate(result.fixed_noise)
-    result.snapshots[result.step] = out if result.config.is_toy else to_uint8(out)
+    result.snapshots[result.step] = to_uint8(out) if result.config.spec.is_image else out
 
 
 def train(cfg: TrainConfig, out_dir: str | Path | None = None, resume: bool = False,
@@ -83,7 +83,7 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, resume: bool = Fa
             restore(loaded, out / ckpt.CHECKPOINT, result, opt, gen)
         sampler = make_sampler(cfg.dataset, device, data_root, verbose)
         recipe = cfg.recipe()
-        threads = 1 if device.type == "cpu" and cfg.is_toy else torch.get_num_threads()
+        threads = 1 if device.type == "cpu" and cfg.spec.is_toy else torch.get_num_threads()
         if verbose:
             print(tr("ganlib train: loss {loss} on {dataset}, {arch} nets, steps {start}->{steps}, batch {batch}, "
                      "n_critic {n_critic}, {optimizer} lr {lr:g}, seed {seed}, device {device}", loss=cfg.loss,

@@ -41,7 +41,8 @@ from .classifier import (
     reference_path,
     reference_set,
 )
-from .data import IMAGE_DATASETS, TOY_DATASETS, ToyMixture, to_float
+from .data import ToyMixture, to_float
+from .datasets import IMAGE_DATASETS, dataset_spec
 from .devices import resolve_device  # "auto" → cuda > mps > cpu, a missing device is an error
 from .errors import GanlibError, check_choice
 from .files import save_json, save_torch
@@ -51,8 +52,9 @@ if TYPE_CHECKING:
 
 __all__ = ["FeatureStats", "gaussian_stats", "frechet_distance", "trace_sqrt_product", "classifier_features",
            "reference_statistics", "write_reference", "frechet_classifier_distance", "kl_to_uniform", "mode_coverage",
-           "image_metrics", "toy_metrics", "toy_min_count", "evaluate_run", "COVERED_SHARE", "TOY_SIGMAS",
-           "TOY_MIN_COUNT", "TOY_REFERENCE_SAMPLES", "FCD_SAMPLES", "TRAJECTORY_SAMPLES", "NonFiniteSamples"]
+           "image_metrics", "toy_metrics", "toy_min_count", "default_samples", "evaluate_run", "COVERED_SHARE",
+           "TOY_SIGMAS", "TOY_MIN_COUNT", "TOY_REFERENCE_SAMPLES", "FCD_SAMPLES", "TRAJECTORY_SAMPLES",
+           "NonFiniteSamples"]
 
 # a class counts as covered when it holds at least half of its uniform share 1/10
 COVERED_SHARE = 0.5 / N_CLASSES
@@ -308,6 +310,12 @@ def toy_metrics(points: Tensor, mixture: ToyMixture, min_count: int | None = Non
 
 # ---------------------------------------------------------------------------------------- a whole run
 
+def default_samples(dataset: str) -> int:
+    """Samples an evaluation of a run on ``dataset`` draws when not told: ``FCD_SAMPLES`` images (the N of
+    every FCD the project reports), or ``TOY_REFERENCE_SAMPLES`` points (the VEEGAN protocol's)."""
+    return FCD_SAMPLES if dataset_spec(dataset).is_image else TOY_REFERENCE_SAMPLES
+
+
 def evaluate_run(result: TrainResult, n: int | None = None, seed: int = 0,
                  device: str | torch.device | None = None, subset: int | None = None) -> dict:
     """Every metric that applies to ``result``, on ``result.sample(n, seed)``.
@@ -320,11 +328,10 @@ def evaluate_run(result: TrainResult, n: int | None = None, seed: int = 0,
     from .data import toy_mixture
 
     dataset = result.config.dataset
-    is_toy = dataset in TOY_DATASETS
-    n = n or (TOY_REFERENCE_SAMPLES if is_toy else FCD_SAMPLES)
+    n = n or default_samples(dataset)
     if n < 2:
         raise GanlibError(f"evaluation needs at least 2 samples, got {n}")
     samples = result.sample(n, seed)
-    if is_toy:
+    if result.config.spec.is_toy:
         return toy_metrics(samples, toy_mixture(dataset))
     return image_metrics(samples, dataset, device if device is not None else result.device, subset)

@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 
 from .cli_args import checked, nonnegative_int, positive_int
-from .data import IMAGE_DATASETS, TITLES
+from .data import TITLES
+from .datasets import IMAGE_DATASETS, dataset_spec
 from .errors import GanlibError
 
 # what an FCD printed by ``evaluate`` compares with: the first 10,000 images of the train split scored
@@ -65,14 +66,14 @@ def _show(value: object) -> str:
 def _cmd_evaluate(args: argparse.Namespace) -> None:
     from .checkpoint import load_run
     from .files import save_json
-    from .metrics import FCD_SAMPLES, TOY_REFERENCE_SAMPLES, evaluate_run
+    from .metrics import default_samples, evaluate_run
 
     run_dir = Path(args.run_dir)
     if not run_dir.is_dir():
         raise GanlibError(f"no run folder {run_dir} (expected a folder holding checkpoint.pt)")
     t0 = time.perf_counter()
     result = load_run(run_dir, args.device)
-    n = args.samples or (TOY_REFERENCE_SAMPLES if result.config.is_toy else FCD_SAMPLES)
+    n = args.samples or default_samples(result.config.dataset)
     metrics = evaluate_run(result, n, args.seed, device=result.device)
     seconds = time.perf_counter() - t0
     cfg = result.config
@@ -84,7 +85,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
                "samples": n, "seed": args.seed, "device": str(result.device), "seconds": round(seconds, 2),
                "metrics": metrics},
               run_dir / "metrics.json")
-    if cfg.dataset in IMAGE_DATASETS:
+    if dataset_spec(cfg.dataset).is_image:
         loss, steps, fcd = TRAINED_FCD[cfg.dataset]
         print(f"ganlib evaluate: FCD, lower is better: 10,000 real {TITLES[cfg.dataset]} training images score "
               f"{REAL_FCD[cfg.dataset]} against this reference, chapter 7's {loss} GAN {fcd} after {steps:,} steps; "

@@ -2,9 +2,9 @@
 restored, to ask whether a Wasserstein loss needs that particular setting of its paper's recipe.
 
 For each (loss, setting) of ``RESTORED`` and each seed, the run is the controlled protocol's run of that loss
-(``protocols.CONTROLLED`` at ``TOY_LR_SCALE`` times the rate on the 2-D toys) with the one setting taken from
-the loss's paper recipe. Its modes covered and high-quality share are compared with the controlled grid's
-runs of the same loss and seeds (``ganlib.report.one_setting_table``).
+(``protocols.CONTROLLED`` at the ring's rate, ``DatasetSpec.lr_scale`` = ``TOY_LR_SCALE`` times the images') with
+the one setting taken from the loss's paper recipe. Its modes covered and high-quality share are compared with the
+controlled grid's runs of the same loss and seeds (``ganlib.report.one_setting_table``).
 
     python -m ganlib one-setting --budget book --out book/results/ring/one_setting.json
 """
@@ -22,12 +22,13 @@ import torch
 
 from .budget import BUDGET_NAMES, Budget, get_budget
 from .config import TrainConfig
+from .datasets import dataset_spec
 from .errors import GanlibError
 from .files import save_json
 from .loop import train
-from .losses import TOY_LR_SCALE, get_loss
+from .losses import get_loss
 from .metrics import evaluate_run
-from .protocols import CONTROLLED
+from .protocols import Experiment
 
 DATASET = "ring"
 # the settings in which the Wasserstein recipes differ from the controlled protocol
@@ -37,16 +38,16 @@ SCHEMA = 1
 
 
 def restored_value(loss: str, key: str) -> object:
-    """The paper recipe's value of ``key`` for ``loss``, on the toys' scale (rates × ``TOY_LR_SCALE``)."""
+    """The paper recipe's value of ``key`` for ``loss``, on the ring's scale (rates × ``DatasetSpec.lr_scale``)."""
     value = getattr(get_loss(loss).recipe, key)
-    return value * TOY_LR_SCALE if key == "lr" else value
+    return value * dataset_spec(DATASET).lr_scale if key == "lr" else value
 
 
 def config(loss: str, key: str, seed: int, budget: Budget) -> TrainConfig:
     """The controlled protocol's ring run of ``loss`` and ``seed`` with the recipe's ``key`` restored."""
-    toy_controlled = {**CONTROLLED, "lr": CONTROLLED["lr"] * TOY_LR_SCALE}
+    controlled = Experiment("controlled", DATASET).overrides()  # the rate already on the ring's scale
     return TrainConfig(loss=loss, dataset=DATASET, steps=budget.toy_steps, batch_size=budget.toy_batch_size,
-                       seed=seed, **{**toy_controlled, key: restored_value(loss, key)})
+                       seed=seed, **{**controlled, key: restored_value(loss, key)})
 
 
 def run_study(budget: Budget, out: str | Path | None = None, command: str | None = None) -> dict:

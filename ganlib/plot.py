@@ -71,7 +71,7 @@ def snapshot_figure(result: Run, steps: Sequence[int] | None = None):
     steps = sorted(result.snapshots) if steps is None else list(steps)
     fig, axes = plt.subplots(1, len(steps), figsize=(3 * len(steps), 3.2), squeeze=False)
     for ax, s in zip(axes[0], steps):
-        if result.config.is_toy:
+        if result.config.spec.is_toy:
             show_points(result.snapshots[s], toy_mixture(result.config.dataset).centres, tr("step {step}", step=s), ax)
         else:
             show_grid(result.snapshots[s], tr("step {step}", step=s), ax)

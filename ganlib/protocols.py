@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .datasets import dataset_spec
 from .errors import GanlibError, check_choice
-from .losses import TOY_LR_SCALE
 
 # the protocols in words (describe(), results.json; the chapters quote them from there)
 PAPER_DESCRIPTION = ("paper: every loss trains with the recipe of its own paper (ganlib.get_loss(name).recipe): "
@@ -94,11 +94,12 @@ class Experiment:
         """The learning rate every loss gets (``None`` under ``paper``: each recipe's own)."""
         return None if self.protocol == "paper" else (self.lr or CONTROLLED["lr"])
 
-    def overrides(self, is_toy: bool) -> dict:
-        """``TrainConfig`` fields this experiment sets (none under ``paper``)."""
+    def overrides(self) -> dict:
+        """``TrainConfig`` fields this experiment sets (none under ``paper``); the learning rate on the
+        dataset's scale (``DatasetSpec.lr_scale``)."""
         if self.protocol == "paper":
             return {}
-        lr = self.resolved_lr * (TOY_LR_SCALE if is_toy else 1.0)
+        lr = self.resolved_lr * dataset_spec(self.dataset).lr_scale
         return {**CONTROLLED, "lr": lr, "d_norm": self.d_norm or CONTROLLED["d_norm"]}
 
 

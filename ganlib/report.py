@@ -20,7 +20,8 @@ import torch
 
 from . import stats
 from .compare_paths import POINTS, run_dir, sample_png
-from .data import IMAGE_DATASETS, toy_mixture
+from .data import toy_mixture
+from .datasets import dataset_spec
 from .errors import GanlibError
 from .files import save_figure
 from .language import tr
@@ -777,7 +778,7 @@ def sweep_figure(results: dict, dataset: str = "mnist", metric: str = "fcd"):
 def figure_names(dataset: str, variant: str) -> dict[str, str]:
     """File names of an experiment's figures (the paper protocol keeps the names of older results)."""
     prefix = "" if variant == "paper" else f"{variant}_"
-    if dataset not in IMAGE_DATASETS:
+    if dataset_spec(dataset).is_toy:
         return {"toy": f"{prefix}toy_{dataset}.png"}
     return {"samples": f"{prefix}samples_{dataset}.png", "fcd_vs_step": f"{prefix}fcd_vs_step_{dataset}.png",
             "fcd_vs_time": f"{prefix}fcd_vs_time_{dataset}.png",
@@ -793,7 +794,7 @@ def write_figures(results: dict, out: str | Path) -> None:
                 continue  # sweep rates: one figure for the sweep below; nothing finished: nothing to draw
             names = figure_names(dataset, b["variant"])
             p = b["protocol"]
-            if dataset in IMAGE_DATASETS:
+            if dataset_spec(dataset).is_image:
                 figs = {names["samples"]: sample_grids(results, out, dataset, protocol=p),
                         names["fcd_vs_step"]: fcd_curves(results, dataset, p),
                         names["fcd_vs_time"]: fcd_curves(results, dataset, p, x="train_s")}

@@ -42,7 +42,7 @@ def gpu_step(loss: str, dataset: str = "ring", graph: bool = False, root=None,
              state: dict | None = None, protocol: str = "paper") -> tuple[TrainStep, object]:
     """A fresh step on the GPU, or one that continues a checkpoint's ``state`` (as ``train`` resumes), with
     the loss's paper recipe or the controlled protocol's settings."""
-    overrides = Experiment(protocol, dataset).overrides(dataset == "ring")
+    overrides = Experiment(protocol, dataset).overrides()
     cfg = TrainConfig(loss=loss, dataset=dataset, batch_size=32, device="cuda", cuda_graph=graph, **overrides)
     result, opt, gen = new_run(cfg, GPU)
     if state is not None:

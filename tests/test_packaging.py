@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # lower layers first; a module may import from its own layer and the layers before it, never from a later one
 LAYERS = [
     {"errors", "language", "files", "cli_args", "compare_paths", "display", "devices"},
-    {"data", "models", "losses", "images", "divergences", "dirac"},
+    {"datasets", "data", "models", "losses", "images", "divergences", "dirac"},
     {"config", "step", "checkpoint", "loop"},  # training, in that order (tested below)
     {"classifier", "metrics", "bench"},
 ]

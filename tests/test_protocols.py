@@ -11,17 +11,17 @@ from ganlib.protocols import CONTROLLED, SWEEP_LRS, Experiment, describe, experi
 
 @pytest.mark.parametrize("loss", LOSS_NAMES)
 def test_controlled_leaves_only_the_loss_and_its_own_clip_or_penalty_different(loss):
-    recipe = TrainConfig(loss=loss, dataset="mnist", **Experiment("controlled", "mnist").overrides(False)).recipe()
+    recipe = TrainConfig(loss=loss, dataset="mnist", **Experiment("controlled", "mnist").overrides()).recipe()
     assert (recipe.optimizer, recipe.lr, recipe.betas, recipe.n_critic, recipe.d_norm) == \
            ("adam", 2e-4, (0.5, 0.999), 1, "layer")
     paper = get_loss(loss).recipe
     assert (recipe.clip, recipe.gp_lambda) == (paper.clip, paper.gp_lambda)
-    toy = TrainConfig(loss=loss, dataset="ring", **Experiment("controlled", "ring").overrides(True)).recipe()
+    toy = TrainConfig(loss=loss, dataset="ring", **Experiment("controlled", "ring").overrides()).recipe()
     assert toy.lr == pytest.approx(TOY_LR_SCALE * 2e-4) and toy.d_norm == "layer"
 
 
 def test_paper_sets_nothing_and_its_description_matches_the_recipes():
-    assert Experiment("paper", "mnist").overrides(False) == {}
+    assert Experiment("paper", "mnist").overrides() == {}
     text = describe()["paper"]
     wgan, gp, ns = get_loss("wgan").recipe, get_loss("wgan-gp").recipe, get_loss("nonsaturating").recipe
     assert (wgan.optimizer, wgan.lr, wgan.n_critic, wgan.clip, wgan.d_norm) == ("rmsprop", 5e-5, 5, 0.01, "batch")
@@ -44,13 +44,13 @@ def test_sweep_spans_ten_times_around_the_controlled_rate():
     assert [e.variant for e in experiments(["mnist"], sweep=False, norms=False)] == ["paper", "controlled"]
     assert [e.variant for e in experiments(["ring"])] == ["paper", "controlled"]
     assert [e.variant for e in experiments(["mnist"], ["paper"])] == ["paper"]
-    assert Experiment("controlled", "mnist", 6.3e-4).overrides(False)["lr"] == 6.3e-4
+    assert Experiment("controlled", "mnist", 6.3e-4).overrides()["lr"] == 6.3e-4
 
 
 def test_the_normalisation_factor_swaps_only_the_critic_normalisation():
     spectral = Experiment("controlled", "mnist", d_norm="spectral")
     assert spectral.variant == "controlled-norm-spectral"
-    assert spectral.overrides(False) == {**CONTROLLED, "d_norm": "spectral"}
+    assert spectral.overrides() == {**CONTROLLED, "d_norm": "spectral"}
     assert Experiment("controlled", "mnist", d_norm="layer").variant == "controlled"  # the protocol's own
     assert not Experiment("controlled", "mnist", d_norm="batch").runs_loss("wgan-gp")
     assert Experiment("controlled", "mnist", d_norm="batch").runs_loss("wgan")

@@ -17,7 +17,7 @@ import ganlib
 ROOT = Path(__file__).resolve().parents[1]
 # lower layers first; a module may import from its own layer and the layers before it, never from a later one
 LAYERS = [
-    {"errors", "language", "files", "cli_args", "compare_paths", "display", "devices"},
+    {"errors", "language", "files", "cli_args", "compare_paths", "source_code", "devices"},
     {"datasets", "data", "models", "losses", "images", "divergences", "dirac"},
     {"config", "step", "checkpoint", "loop"},  # training, in that order (tested below)
     {"classifier", "metrics", "bench"},

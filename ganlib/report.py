@@ -58,7 +58,7 @@ def label(c: str) -> str:
 
 
 def definition(c: str) -> str:
-    """Column ``c``'s definition in the reader's language (the English is ``COLUMNS[c].definition``)."""
+    """Column ``c``'s definition in the reader's language (the English text is the msgid below)."""
     return {
         "fcd": tr("Fréchet classifier distance ‖μ_g − μ_r‖² + Tr(Σ_g + Σ_r − 2(Σ_g Σ_r)^{1/2}) between Gaussians "
                   "fitted to the 128-d penultimate features of the dataset's classifier on the generated images "

@@ -63,12 +63,18 @@ class ImageSet:
         """One line without any machine path: dataset, image count, splits, and what was asked for but
         not there or left out (printed, so that less data than asked is never used silently)."""
         where = tr("offline data") if self.offline else tr("downloaded by torchvision")
-        absent = "".join(tr("; the {n:,}-image {split} split is not there", n=_SPLIT_SIZES[m], split=m)
+        absent = "".join(tr("; the {n:,}-image {split} split is not there", n=_SPLIT_SIZES[m], split=split_name(m))
                          for m in self.missing)
         line = (tr("{title}: {n:,} images, {splits} splits ({where})") if len(self.splits) > 1
                 else tr("{title}: {n:,} images, {splits} split ({where})"))
-        return line.format(title=TITLES[self.name], n=len(self.images), splits="+".join(self.splits),
-                           where=where + absent)
+        return line.format(title=TITLES[self.name], n=len(self.images),
+                           splits="+".join(split_name(s) for s in self.splits), where=where + absent)
+
+
+def split_name(split: str) -> str:
+    """A split's name as printed: torchvision's own name ("train", "test") in English, a word in Chinese."""
+    check_choice("split", split, tuple(_SPLIT_SIZES))
+    return tr("train") if split == "train" else tr("test")
 
 
 def default_cache() -> Path:

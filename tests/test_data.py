@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from ganlib import GanlibError
-from ganlib.data import ImageSampler, ToySampler, load_images, make_sampler, to_float, to_uint8, toy_mixture
+from ganlib.data import ImageSampler, ToySampler, load_images, make_sampler, split_name, to_float, to_uint8, toy_mixture
 
 
 def _idx_bytes(arr: torch.Tensor) -> bytes:
@@ -39,6 +39,16 @@ def test_idx_files_round_trip(tmp_path, gz):
     assert torch.equal(data.images, imgs.to(torch.uint8)) and torch.equal(data.labels, labs)
     assert data.splits == ("test",) and data.missing == ("train",)
     assert data.describe() == "MNIST: 5 images, test split (offline data; the 60,000-image train split is not there)"
+
+
+def test_the_description_names_the_splits_in_chinese_too(tmp_path, monkeypatch):
+    _write_fake_root(tmp_path, gz=True)
+    data = load_images("mnist", root=tmp_path, verbose=False)
+    monkeypatch.setenv("GANLIB_LANG", "zh_CN")
+    assert data.describe() == "MNIST：测试集 5 张图像（离线数据；缺少训练集的 60000 张图像）"
+    assert split_name("train") == "训练集"
+    with pytest.raises(GanlibError, match="unknown split 'val'; choose one of: train, test"):
+        split_name("val")
 
 
 def test_missing_offline_data_names_path_and_files(tmp_path):

@@ -22,33 +22,33 @@ from . import stats
 from .compare_paths import POINTS, run_dir, sample_png
 from .data import toy_mixture
 from .datasets import dataset_spec
-from .errors import GanlibError
+from .errors import GanlibError, check_choice
 from .files import save_figure
 from .language import tr
 from .losses import LOSS_NAMES
+from .models import NORMS
 from .plot import LOSS_COLOURS, show_points
 from .protocols import INVALID_PAIRS
 
 
 @dataclass(frozen=True)
 class Column:
-    """A table column: its English header (``label()`` gives it in the reader's language), number format and
-    which direction is better; ``definition()`` defines it."""
+    """A table column: its number format and which direction is better; ``label()`` gives its header and
+    ``definition()`` its definition, both in the reader's language."""
 
-    label: str
     fmt: str
     better: str | None  # "lower", "higher" or None
 
 
 COLUMNS: dict[str, Column] = {
-    "fcd": Column("FCD ↓", "{:.1f}", "lower"),
-    "classes_covered": Column("classes ↑", "{:.1f}", "higher"),
-    "kl_to_uniform": Column("KL to uniform ↓", "{:.2f}", "lower"),
-    "modes_covered": Column("modes covered ↑", "{:.1f}", "higher"),
-    "high_quality": Column("high-quality share ↑", "{:.2f}", "higher"),
-    "cpu_time_s": Column("CPU s", "{:.0f}", None),
-    "wall_time_s": Column("time (s)", "{:.0f}", None),
-    "images_per_s": Column("images/s", "{:.0f}", None),
+    "fcd": Column("{:.1f}", "lower"),
+    "classes_covered": Column("{:.1f}", "higher"),
+    "kl_to_uniform": Column("{:.2f}", "lower"),
+    "modes_covered": Column("{:.1f}", "higher"),
+    "high_quality": Column("{:.2f}", "higher"),
+    "cpu_time_s": Column("{:.0f}", None),
+    "wall_time_s": Column("{:.0f}", None),
+    "images_per_s": Column("{:.0f}", None),
 }
 def label(c: str) -> str:
     """Column ``c``'s header in the reader's language (``ganlib.language``)."""
@@ -80,7 +80,8 @@ def definition(c: str) -> str:
 
 
 def x_axis(x: str) -> str:
-    """The name of a compute axis (``X_AXES``) in the reader's language."""
+    """The name of a compute axis (one of ``X_AXES``) in the reader's language."""
+    check_choice("x axis", x, X_AXES)
     return {"step": tr("generator step"), "critic_updates": tr("critic updates"),
             "train_s": tr("training seconds (wall)"), "train_cpu_s": tr("training CPU seconds")}[x]
 
@@ -89,8 +90,30 @@ def _yes(flag: bool) -> str:
     return tr("yes") if flag else tr("no")
 
 
-X_AXES = {"step": "generator step", "critic_updates": "critic updates", "train_s": "training seconds (wall)",
-          "train_cpu_s": "training CPU seconds"}
+X_AXES = ("step", "critic_updates", "train_s", "train_cpu_s")
+
+
+def norm_name(norm: str) -> str:
+    """A critic normalisation (``ganlib.models.NORMS``) named in the reader's language."""
+    check_choice("normalisation", norm, NORMS)
+    return {"batch": tr("batch norm"), "layer": tr("layer norm"), "spectral": tr("spectral norm"),
+            "none": tr("no normalisation")}[norm]
+
+
+def experiment_name(variant: str) -> str:
+    """An experiment (``paper``, ``controlled``, ``controlled-lr6.3e-05``, ``controlled-norm-spectral``) named
+    in the reader's language: its protocol, and the swept rate or critic normalisation that sets it apart."""
+    protocol, _, change = variant.partition("-")
+    check_choice("protocol", protocol, ("paper", "controlled"))
+    name = tr("paper protocol") if protocol == "paper" else tr("controlled protocol")
+    if change.startswith("lr"):
+        return tr("{protocol}, lr {lr:g}", protocol=name, lr=float(change[2:]))
+    if change.startswith("norm-"):
+        return tr("{protocol}, {norm} critic", protocol=name, norm=norm_name(change[5:]))
+    if change:
+        raise GanlibError(f"unknown experiment {variant!r}; an experiment is a protocol (paper, controlled), "
+                          "optionally followed by -lr<rate> or -norm-<normalisation>")
+    return name
 
 
 # ------------------------------------------------------------------------------------ lookups, notes
@@ -173,7 +196,7 @@ def notes(results: dict, dataset: str | None = None) -> list[str]:
         if dataset is not None and d != dataset:
             continue
         for b in entry["experiments"].values():
-            out += [f"{d}, {b['variant']}: {n}" for n in block_notes(b)]
+            out += [f"{d}, {experiment_name(b['variant'])}: {n}" for n in block_notes(b)]
     return out
 
 
@@ -433,7 +456,8 @@ def equal_compute_table(results: dict, dataset: str, protocol: str = "paper", x:
     b = experiment(results, dataset, variant) if variant else block(results, dataset, protocol)
     runs = [r for r in _finished(b) if any(x in e for e in r.get("evals", []))]
     if not runs:
-        return f"*No run of {protocol} on {dataset} recorded {X_AXES.get(x, x)} (results made before they were).*"
+        return "*" + tr("No run of the {experiment} on {dataset} recorded {axis} (results made before they were).",
+                        experiment=experiment_name(b["variant"]), dataset=dataset, axis=x_axis(x)) + "*"
     at = min(max(e[x] for e in r["evals"] if x in e) for r in runs)
     fmt = COLUMNS[metric].fmt
     at_text = fmt.format(at) if x not in ("train_s", "train_cpu_s") else f"{at:.1f}"
@@ -527,14 +551,14 @@ def best_rate_table(results: dict, dataset: str = "mnist", metric: str = "fcd") 
     return "\n".join(lines) + f"\n\n*{tail}*"
 
 
-NORMS = ("layer", "batch", "spectral")  # the controlled protocol's critic, and the factor's two alternatives
+FACTOR_NORMS = ("layer", "batch", "spectral")  # the controlled protocol's critic, and the factor's two alternatives
 
 
 def norm_grid(results: dict, dataset: str = "mnist", metric: str = "fcd") -> dict[tuple[str, str], dict]:
     """``stats.cell`` of ``metric`` for every (loss, critic normalisation) under controlled at the shared rate:
     layer from the controlled grid, batch and spectral from ``controlled-norm-…``; absent pairs left out."""
     out = {}
-    for norm in NORMS:
+    for norm in FACTOR_NORMS:
         variant = "controlled" if norm == "layer" else f"controlled-norm-{norm}"
         exps = {b["variant"] for b in results["datasets"].get(dataset, {"experiments": {}})["experiments"].values()}
         if variant in exps:
@@ -547,23 +571,24 @@ def norm_heatmap(results: dict, dataset: str = "mnist", metric: str = "fcd"):
     """Kurach et al.'s question as a picture: mean ``metric`` for each loss (rows) and critic normalisation
     (columns) on a log colour scale, each cell annotated "mean (seeds)"; grey where no run finished."""
     grid = norm_grid(results, dataset, metric)
-    data = np.full((len(LOSS_NAMES), len(NORMS)), np.nan)
+    data = np.full((len(LOSS_NAMES), len(FACTOR_NORMS)), np.nan)
     for (loss, norm), c in grid.items():
-        data[LOSS_NAMES.index(loss), NORMS.index(norm)] = c["mean"]
+        data[LOSS_NAMES.index(loss), FACTOR_NORMS.index(norm)] = c["mean"]
     fig, ax = plt.subplots(figsize=(5.2, 4.2))
     shown = np.ma.masked_invalid(np.log10(data))
     im = ax.imshow(shown, cmap=plt.get_cmap("viridis_r").with_extremes(bad="0.85"), aspect="auto")
     for (loss, norm), c in grid.items():
-        i, j = LOSS_NAMES.index(loss), NORMS.index(norm)
+        i, j = LOSS_NAMES.index(loss), FACTOR_NORMS.index(norm)
         ax.text(j, i, f"{COLUMNS[metric].fmt.format(c['mean'])}\n({c['n']})", ha="center", va="center", fontsize=8,
                 color="white" if shown[i, j] > np.nanmean(shown) else "black")
     for loss, norm in INVALID_PAIRS:
-        ax.text(NORMS.index(norm), LOSS_NAMES.index(loss), "not run:\nbatch norm\ncouples the GP", ha="center",
-                va="center", fontsize=7, color="0.3")
-    ax.set_xticks(range(len(NORMS)), [f"{n} norm" for n in NORMS])
+        ax.text(FACTOR_NORMS.index(norm), LOSS_NAMES.index(loss), tr("not run:\nbatch norm\ncouples the GP"),
+                ha="center", va="center", fontsize=7, color="0.3")
+    ax.set_xticks(range(len(FACTOR_NORMS)), [norm_name(n) for n in FACTOR_NORMS])
     ax.set_yticks(range(len(LOSS_NAMES)), LOSS_NAMES)
-    ax.set_title(f"{dataset}: mean {COLUMNS[metric].label} (seeds), controlled, shared lr", fontsize=10)
-    fig.colorbar(im, ax=ax, label=f"log10 mean {COLUMNS[metric].label.split()[0]}")
+    ax.set_title(tr("{dataset}: mean {metric} (seeds), controlled protocol, shared lr", dataset=dataset,
+                    metric=label(metric)), fontsize=10)
+    fig.colorbar(im, ax=ax, label=tr("log10 of the mean {metric}", metric=label(metric).split()[0]))
     fig.tight_layout()
     return fig
 
@@ -589,7 +614,7 @@ def strip_plot(results: dict, dataset: str, variants: list[str], metric: str = "
             if c["ci95"] is not None:
                 ax.vlines(i + 0.34, max(c["ci95"][0], min(v) / 2), c["ci95"][1], color="0.4", lw=1)
         ax.set_xticks(range(len(LOSS_NAMES)), LOSS_NAMES, rotation=45, ha="right", fontsize=8)
-        ax.set_title(variant, fontsize=9)
+        ax.set_title(experiment_name(variant), fontsize=9)
         ax.grid(alpha=0.3, axis="y")
     axes[0][0].set_ylabel(label(metric) + (tr(" (log)") if metric == "fcd" else ""))
     if metric == "fcd":
@@ -612,7 +637,7 @@ def progress_table(results: dict, planned: list[tuple[str, str]]) -> str:
         exps = {b["variant"]: b for b in results["datasets"].get(dataset, {"experiments": {}})["experiments"].values()}
         runs = exps[variant]["runs"] if variant in exps else []
         losses = [name for name in LOSS_NAMES if any(r["loss"] == name for r in runs)]
-        lines.append(f"| {dataset} | {variant} | {n} | {len(runs)} | {len(losses)} |")
+        lines.append(f"| {dataset} | {experiment_name(variant)} | {n} | {len(runs)} | {len(losses)} |")
     return "\n".join(lines)
 
 
@@ -627,8 +652,7 @@ def fcd_curves(results: dict, dataset: str = "mnist", protocol: str = "paper", x
     """FCD against ``x`` (``step``, ``critic_updates``, ``train_s`` or ``train_cpu_s``) for every loss: median
     over the finished seeds at each evaluation, shaded min–max band (log scale); every point on the same N
     of generated images (``trajectory_value``)."""
-    if x not in X_AXES:
-        raise GanlibError(f"unknown x axis {x!r}; choose one of: {', '.join(X_AXES)}")
+    check_choice("x axis", x, X_AXES)
     b = experiment(results, dataset, variant) if variant else block(results, dataset, protocol, lr)
     fig, ax = plt.subplots(figsize=(6.5, 3.8)) if ax is None else (ax.figure, ax)
     for loss in _losses(b):
@@ -650,7 +674,7 @@ def fcd_curves(results: dict, dataset: str = "mnist", protocol: str = "paper", x
         _no_data(ax, tr("no finished run with {axis} recorded", axis=x_axis(x)))
     ax.set_xlabel(x_axis(x) + (tr(" (mean over seeds)") if x in ("train_s", "train_cpu_s") else ""))
     ax.set_ylabel(tr("FCD on 5,000 images (log)"))
-    ax.set_title(f"{dataset}, {b['variant']}", fontsize=10)
+    ax.set_title(f"{dataset}, {experiment_name(b['variant'])}", fontsize=10)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
@@ -665,15 +689,15 @@ def critic_vs_fcd(results: dict, dataset: str = "mnist", protocol: str = "paper"
             pts = [(c, e["fcd"]) for c, e in zip(r.get("critic_estimate_at_evals", []), r["evals"]) if c is not None]
             if pts:
                 c, f = zip(*pts)
-                ax.plot(c, f, marker="o", ms=4, color=LOSS_COLOURS[loss], alpha=0.7, label=f"seed {r['seed']}")
-        ax.set_xlabel("critic estimate $-L_D$ (mean over recent steps)")
+                ax.plot(c, f, marker="o", ms=4, color=LOSS_COLOURS[loss], alpha=0.7, label=tr("seed {seed}", seed=r["seed"]))
+        ax.set_xlabel(tr("critic estimate $-L_D$ (mean over recent steps)"))
         ax.set_ylabel("FCD")
-        ax.set_title(f"{loss} ({b['variant']})", fontsize=10)
+        ax.set_title(f"{loss}, {experiment_name(b['variant'])}", fontsize=10)
         ax.grid(alpha=0.3)
         if ax.lines:
             ax.legend(fontsize=7)
         else:
-            _no_data(ax, f"no finished {loss} run")
+            _no_data(ax, tr("no finished {loss} run", loss=loss))
     fig.tight_layout()
     return fig
 
@@ -720,10 +744,11 @@ def sample_grids(results: dict, out: str | Path, dataset: str = "mnist", seed: i
             ax.imshow(plt.imread(path), cmap="gray")
             ax.set_title(loss, fontsize=10)
         else:
-            why = "diverged" if rec is not None and "diverged" in rec else "no run" if rec is None else "no grid"
+            why = tr("diverged") if rec is not None and "diverged" in rec else tr("no run") if rec is None else tr("no grid")
             ax.set_title(f"{loss}\n({why})", fontsize=9)
         ax.axis("off")
-    fig.suptitle(f"{dataset}, {b['variant']}, seed {seed}, step {step} (same fixed noise)", fontsize=10)
+    fig.suptitle(tr("{dataset}, {experiment}, seed {seed}, step {step} (the same fixed noise)", dataset=dataset,
+                    experiment=experiment_name(b["variant"]), seed=seed, step=step), fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -742,15 +767,17 @@ def toy_panels(results: dict, out: str | Path, dataset: str = "ring", seed: int 
         rec = next((r for r in b["runs"] if r["loss"] == loss and r["seed"] == seed), None)
         points = run_dir(Path(out), dataset, loss, seed, b["variant"]) / POINTS
         if rec is None or "diverged" in rec or not points.exists():
-            why = "no run" if rec is None else "diverged" if "diverged" in rec else "no samples"
+            why = tr("no run") if rec is None else tr("diverged") if "diverged" in rec else tr("no samples")
             ax.set_title(f"{loss}\n({why})", fontsize=9)
             ax.axis("off")
             continue
         final = torch.tensor(json.loads(points.read_text())["points"])
         show_points(final, mixture.centres, ax=ax, lim=3.2 if dataset == "ring" else 5.5,
-                    title=f"{loss}\n{rec['modes_covered']} modes, HQ {rec['high_quality']:.2f}")
+                    title=tr("{loss}\n{modes} modes, high-quality share {share:.2f}", loss=loss,
+                             modes=rec["modes_covered"], share=rec["high_quality"]))
         ax.tick_params(labelsize=7)
-    fig.suptitle(f"{dataset}, {b['variant']}, seed {seed}", fontsize=10)
+    fig.suptitle(tr("{dataset}, {experiment}, seed {seed}", dataset=dataset, experiment=experiment_name(b["variant"]),
+                    seed=seed), fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -766,8 +793,8 @@ def sweep_figure(results: dict, dataset: str = "mnist", metric: str = "fcd"):
                         marker="o", ms=4, capsize=3, label=loss, color=LOSS_COLOURS[loss])
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("learning rate (controlled protocol)")
-    ax.set_ylabel(COLUMNS[metric].label)
+    ax.set_xlabel(tr("learning rate (controlled protocol)"))
+    ax.set_ylabel(label(metric))
     ax.grid(alpha=0.3)
     if ax.lines:
         ax.legend(fontsize=8, ncol=2)

@@ -170,7 +170,7 @@ def test_toy_figures_are_drawn_from_the_runs_points_without_checkpoints(ring_res
     assert not list(packed.rglob("*.pt"))
     for protocol in ("paper", "controlled"):
         titles = [ax.get_title() for ax in toy_panels(again, packed, "ring", protocol=protocol).axes]
-        assert len(titles) == 2 and all("modes, HQ" in t for t in titles), titles
+        assert len(titles) == 2 and all("modes, high-quality share" in t for t in titles), titles
     points = json.loads((run_dir(packed, "ring", "wgan", 0) / POINTS).read_text())
     assert points["step"] == TINY.toy_steps and len(points["points"]) == 1000
     assert all(len(p) == 2 and max(abs(p[0]), abs(p[1])) <= 3 for p in points["points"])  # G's bound s = 3

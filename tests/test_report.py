@@ -7,6 +7,7 @@ import matplotlib.pyplot as plt
 import pytest
 
 from ganlib import report, stats
+from ganlib.errors import GanlibError
 from ganlib.budget import Budget
 from ganlib.compare_results import experiment_block
 from ganlib.protocols import Experiment
@@ -102,12 +103,11 @@ def test_figures_survive_partial_grids(hand_results, tmp_path):
 def test_column_definitions_cover_every_column(hand_results):
     text = report.column_definitions(hand_results, "mnist")
     for c in ("fcd", "classes_covered", "kl_to_uniform", "wall_time_s", "images_per_s"):
-        assert f"**{report.COLUMNS[c].label}**" in text
+        assert f"**{report.label(c)}**" in text
     assert "confidence" not in report.COLUMNS
 
 
 def test_unknown_experiment_is_named(hand_results):
-    from ganlib import GanlibError
 
     with pytest.raises(GanlibError, match="no controlled experiment at lr 0.001 on mnist"):
         report.block(hand_results, "mnist", "controlled", 1e-3)
@@ -226,7 +226,8 @@ def test_progress_counts_planned_and_finished_runs(hand_results):
     planned = [("mnist", "paper")] * 18 + [("mnist", "controlled-norm-batch")] * 10
     table = report.progress_table(hand_results, planned)
     # paper holds 11 runs (4 of them diverged) of 4 losses; nothing of the normalisation factor yet
-    assert "| mnist | paper | 18 | 11 | 4 |" in table and "| mnist | controlled-norm-batch | 10 | 0 | 0 |" in table
+    assert "| mnist | paper protocol | 18 | 11 | 4 |" in table
+    assert "| mnist | controlled protocol, batch norm critic | 10 | 0 | 0 |" in table
 
 
 def test_trajectories_keep_one_n():
@@ -281,3 +282,18 @@ def test_a_collapsed_run_is_counted_beside_the_seeds_and_left_out_of_the_statist
     fig = report.strip_plot(hand_results, "mnist", ["paper"])
     drawn = [y for c in fig.axes[0].collections for y in c.get_offsets()[:, 1] if len(c.get_offsets())]
     assert sorted(drawn)[-1] == 500.0 and sum(1 for y in drawn if y in (11.0, 12.0, 13.0, 500.0)) == 4
+
+
+def test_an_experiment_is_named_in_the_readers_language(monkeypatch):
+    assert report.experiment_name("paper") == "paper protocol"
+    assert report.experiment_name("controlled-lr6.3e-05") == "controlled protocol, lr 6.3e-05"
+    assert report.experiment_name("controlled-norm-spectral") == "controlled protocol, spectral norm critic"
+    monkeypatch.setenv("GANLIB_LANG", "zh_CN")
+    assert report.experiment_name("controlled-norm-batch") == "受控实验方案，评论家用批归一化"
+    assert report.experiment_name("controlled-lr0.00063") == "受控实验方案，学习率 0.00063"
+    with pytest.raises(GanlibError, match="unknown protocol 'sweep'; choose one of: paper, controlled"):
+        report.experiment_name("sweep")
+    with pytest.raises(GanlibError, match="unknown experiment 'paper-x'"):
+        report.experiment_name("paper-x")
+    with pytest.raises(GanlibError, match="unknown normalisation 'group'; choose one of: batch, layer, spectral, none"):
+        report.norm_name("group")

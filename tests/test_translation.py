@@ -5,12 +5,14 @@ untranslated instead of breaking anything."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import nbformat
+import polib
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -269,3 +271,34 @@ def test_the_chinese_install_cell_chooses_chinese_and_installs_nothing_where_gan
                           env=env, cwd=tmp_path, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "zh_CN"
     assert install_cell("zh_CN").splitlines()[0].startswith("# ganlib-install")  # found by its mark
+
+
+# --- paragraph length ----------------------------------------------------------------------------------------
+
+PARAGRAPH_LIMIT = 300  # characters of one Chinese paragraph or list item; longer ones read as translated English
+
+
+def paragraphs(markdown: str) -> list[str]:
+    """The prose paragraphs and list items of a Markdown block, each formula counted as one character and each
+    role (a citation, a cross-reference) as none; tables, fences and directive lines are left out."""
+    text = re.sub(r"\$\$.*?\$\$|\$[^$\n]*\$", "x", markdown, flags=re.S)
+    text = re.sub(r"\{[a-z]+\}`[^`]*`", "", text)
+    out = []
+    for block in re.split(r"\n\s*\n", text):
+        if block.lstrip().startswith(("|", ":::", "```", "<")):
+            continue
+        out += [item.strip() for item in re.split(r"\n(?=\s*(?:[-*]|\d+\.) )", block) if item.strip()]
+    return out
+
+
+def test_the_paragraph_measure_counts_prose_and_leaves_out_tables_and_formulas():
+    block = "甲" * 10 + "$a + b$。\n\n| 表 | 格 |\n|---|---|\n\n- 第一项{cite}`x2020`\n- 第二项"
+    assert paragraphs(block) == ["甲" * 10 + "x。", "- 第一项", "- 第二项"]
+
+
+def test_no_chinese_paragraph_is_over_300_characters():
+    too_long = [f"{po.name}: {len(p)} characters: {p[:40]}…"
+                for po in sorted((ROOT / "book" / "locale" / "zh_CN" / "LC_MESSAGES").glob("*.po"))
+                if po.name != "code.po"
+                for entry in polib.pofile(str(po)) for p in paragraphs(entry.msgstr) if len(p) > PARAGRAPH_LIMIT]
+    assert not too_long, "split these Chinese paragraphs:\n" + "\n".join(too_long)

@@ -674,7 +674,7 @@ def fcd_curves(results: dict, dataset: str = "mnist", protocol: str = "paper", x
         _no_data(ax, tr("no finished run with {axis} recorded", axis=x_axis(x)))
     ax.set_xlabel(x_axis(x) + (tr(" (mean over seeds)") if x in ("train_s", "train_cpu_s") else ""))
     ax.set_ylabel(tr("FCD on 5,000 images (log)"))
-    ax.set_title(f"{dataset}, {experiment_name(b['variant'])}", fontsize=10)
+    ax.set_title(tr("{what}, {experiment}", what=dataset, experiment=experiment_name(b["variant"])), fontsize=10)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
@@ -692,7 +692,7 @@ def critic_vs_fcd(results: dict, dataset: str = "mnist", protocol: str = "paper"
                 ax.plot(c, f, marker="o", ms=4, color=LOSS_COLOURS[loss], alpha=0.7, label=tr("seed {seed}", seed=r["seed"]))
         ax.set_xlabel(tr("critic estimate $-L_D$ (mean over recent steps)"))
         ax.set_ylabel("FCD")
-        ax.set_title(f"{loss}, {experiment_name(b['variant'])}", fontsize=10)
+        ax.set_title(tr("{what}, {experiment}", what=loss, experiment=experiment_name(b["variant"])), fontsize=10)
         ax.grid(alpha=0.3)
         if ax.lines:
             ax.legend(fontsize=7)
@@ -745,7 +745,7 @@ def sample_grids(results: dict, out: str | Path, dataset: str = "mnist", seed: i
             ax.set_title(loss, fontsize=10)
         else:
             why = tr("diverged") if rec is not None and "diverged" in rec else tr("no run") if rec is None else tr("no grid")
-            ax.set_title(f"{loss}\n({why})", fontsize=9)
+            ax.set_title(loss + "\n" + tr("({why})", why=why), fontsize=9)
         ax.axis("off")
     fig.suptitle(tr("{dataset}, {experiment}, seed {seed}, step {step} (the same fixed noise)", dataset=dataset,
                     experiment=experiment_name(b["variant"]), seed=seed, step=step), fontsize=10)
@@ -768,7 +768,7 @@ def toy_panels(results: dict, out: str | Path, dataset: str = "ring", seed: int 
         points = run_dir(Path(out), dataset, loss, seed, b["variant"]) / POINTS
         if rec is None or "diverged" in rec or not points.exists():
             why = tr("no run") if rec is None else tr("diverged") if "diverged" in rec else tr("no samples")
-            ax.set_title(f"{loss}\n({why})", fontsize=9)
+            ax.set_title(loss + "\n" + tr("({why})", why=why), fontsize=9)
             ax.axis("off")
             continue
         final = torch.tensor(json.loads(points.read_text())["points"])

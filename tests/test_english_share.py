@@ -118,11 +118,6 @@ def test_the_measure_counts_english_prose_and_leaves_out_code_math_names_and_cit
 
 SHARES: dict[str, tuple[float, int]] = {}  # page -> (share, English words): printed by tests/conftest.py
 
-# Pages still above LIMIT, each held at the share it was measured at, so that it can only fall: chapters 2 and 3
-# print the loop's start line with its identifiers (n_critic, ring, toy) and run labels built in English
-# ("minimax seed 0"). An entry goes once its page is at LIMIT or below (the second test fails until it does).
-NOT_YET: dict[str, float] = {"02_minimax_loss": 0.070, "03_bce_loss": 0.067}
-
 
 @pytest.mark.parametrize("chapter", translate.chapters())
 def test_a_chinese_page_is_at_most_five_percent_english(html_dir, chapter):
@@ -131,15 +126,8 @@ def test_a_chinese_page_is_at_most_five_percent_english(html_dir, chapter):
     share, english = measure(visible_text(page.read_text(encoding="utf-8")))
     SHARES[chapter] = (share, len(english))
     common = ", ".join(f"{w} ({n})" for w, n in Counter(w.lower() for w in english).most_common(25))
-    limit = NOT_YET.get(chapter, LIMIT)
-    assert share <= limit + 0.0005, (f"zh/{chapter}.html: {share:.1%} of the visible words are English, above "
-                                     f"{limit:.1%} ({len(english)} words; most frequent: {common})")
-
-
-@pytest.mark.parametrize("chapter", sorted(NOT_YET))
-def test_a_page_held_above_the_limit_is_still_above_it(html_dir, chapter):
-    share, _ = measure(visible_text((html_dir / "zh" / f"{chapter}.html").read_text(encoding="utf-8")))
-    assert share > LIMIT, f"zh/{chapter}.html is at {share:.1%}: remove it from NOT_YET"
+    assert share <= LIMIT, (f"zh/{chapter}.html: {share:.1%} of the visible words are English, above {LIMIT:.0%} "
+                            f"({len(english)} words; most frequent: {common})")
 
 
 def report() -> str:

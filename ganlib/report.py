@@ -689,7 +689,8 @@ def critic_vs_fcd(results: dict, dataset: str = "mnist", protocol: str = "paper"
             pts = [(c, e["fcd"]) for c, e in zip(r.get("critic_estimate_at_evals", []), r["evals"]) if c is not None]
             if pts:
                 c, f = zip(*pts)
-                ax.plot(c, f, marker="o", ms=4, color=LOSS_COLOURS[loss], alpha=0.7, label=tr("seed {seed}", seed=r["seed"]))
+                ax.plot(c, f, marker="o", ms=4, color=LOSS_COLOURS[loss], alpha=0.7,
+                        label=tr("seed {seed}", seed=r["seed"]))
         ax.set_xlabel(tr("critic estimate $-L_D$ (mean over recent steps)"))
         ax.set_ylabel("FCD")
         ax.set_title(tr("{what}, {experiment}", what=loss, experiment=experiment_name(b["variant"])), fontsize=10)
@@ -744,7 +745,7 @@ def sample_grids(results: dict, out: str | Path, dataset: str = "mnist", seed: i
             ax.imshow(plt.imread(path), cmap="gray")
             ax.set_title(loss, fontsize=10)
         else:
-            why = tr("diverged") if rec is not None and "diverged" in rec else tr("no run") if rec is None else tr("no grid")
+            why = (tr("no run") if rec is None else tr("diverged") if "diverged" in rec else tr("no grid"))
             ax.set_title(loss + "\n" + tr("({why})", why=why), fontsize=9)
         ax.axis("off")
     fig.suptitle(tr("{dataset}, {experiment}, seed {seed}, step {step} (the same fixed noise)", dataset=dataset,

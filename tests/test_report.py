@@ -7,9 +7,9 @@ import matplotlib.pyplot as plt
 import pytest
 
 from ganlib import report, stats
-from ganlib.errors import GanlibError
 from ganlib.budget import Budget
 from ganlib.compare_results import experiment_block
+from ganlib.errors import GanlibError
 from ganlib.protocols import Experiment
 
 B = Budget("hand", image_steps=100, toy_steps=100, batch_size=64, toy_batch_size=256, seeds=(1, 2, 3), eval_points=2)

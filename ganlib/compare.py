@@ -329,7 +329,8 @@ def run_comparison(losses: Sequence[str], seeds: Sequence[int], datasets: Sequen
     exps = list(dict.fromkeys(j.experiment for j in grid))
     fcd = f"FCD on {FCD_SAMPLES:,} images, " if any(dataset_spec(d).is_image for d in datasets) else ""
     trainings = len(set(shared_runs(grid, budget).values()))
-    shared = f", {trainings} to train: {len(grid) - trainings} shared by two experiments" if trainings < len(grid) else ""
+    shared = (f", {trainings} to train: {len(grid) - trainings} shared by two experiments"
+              if trainings < len(grid) else "")
     print(f"ganlib compare: budget {budget.name}, {len(grid)} runs{shared} "
           f"({', '.join(e.variant + ' ' + e.dataset for e in exps)}), "
           f"losses {', '.join(losses)}, seeds {seeds}, {fcd}device {dev}, {jobs} process{'es' * (jobs > 1)}",

@@ -23,7 +23,8 @@ from .losses import LOSS_NAMES
 from .protocols import PROTOCOLS, Experiment, experiments
 
 __all__ = ["Job", "MAX_SEED", "N_GRID", "eval_steps", "check_seeds", "run_config", "plan", "shared_runs",
-           "training_order", "cost_key", "run_cost", "measured_costs", "estimated_seconds", "command_line"]
+           "distinct_runs", "training_order", "cost_key", "run_cost", "measured_costs", "estimated_seconds",
+           "command_line"]
 
 N_GRID = 36  # fixed-noise images kept per evaluation step (a 6×6 grid)
 
@@ -89,6 +90,11 @@ def shared_runs(grid: Sequence[Job], budget: Budget) -> dict[Job, Job]:
         key = (j.experiment.dataset, j.loss, j.seed, run_config(j, budget, "cpu").recipe())
         out[j] = first.setdefault(key, j)
     return out
+
+
+def distinct_runs(grid: Sequence[Job], budget: Budget) -> list[Job]:
+    """The runs of ``grid`` that are trained, each once, in ``grid``'s order (``shared_runs``)."""
+    return list(dict.fromkeys(shared_runs(grid, budget).values()))
 
 
 def _kind(exp: Experiment) -> int:

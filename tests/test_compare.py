@@ -267,7 +267,7 @@ def test_missing_or_foreign_results_are_named(tmp_path):
 
 def test_book_grid_has_every_experiment_with_its_seeds_and_shares_identical_runs():
     from ganlib.budget import get_budget
-    from ganlib.compare import plan, shared_runs
+    from ganlib.compare import distinct_runs, plan, shared_runs
     from ganlib.losses import LOSS_NAMES
 
     book = get_budget("book")
@@ -288,6 +288,9 @@ def test_book_grid_has_every_experiment_with_its_seeds_and_shares_identical_runs
     # the paper recipe of the four DCGAN-recipe losses is the controlled protocol with batch norm
     assert reused == {("controlled-norm-batch", "paper", loss)
                       for loss in ("minimax", "nonsaturating", "lsgan", "hinge")}
+    # 142 runs planned, 134 trained: each trained run once, in the plan's order
+    trained = distinct_runs(grid, book)
+    assert (len(grid), len(trained)) == (142, 134) and trained == [j for j in grid if shared[j] == j]
 
 
 def test_shared_runs_are_trained_once_and_appear_under_both_experiments(tmp_path, monkeypatch):

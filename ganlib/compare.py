@@ -82,9 +82,9 @@ from .metrics import FCD_SAMPLES, TRAJECTORY_SAMPLES, NonFiniteSamples, evaluate
 from .protocols import PROTOCOLS, Experiment
 from .step import TrainResult, new_run
 
-__all__ = ["run_comparison", "load_results", "run_one", "RunSettings", "plan", "shared_runs", "estimated_seconds",
-           "command_line", "summarise", "eval_steps", "check_seeds", "grid_status", "pilot", "Job", "run_dir",
-           "sample_png", "RESULTS", "SCHEMA", "IMAGE_METRICS", "TOY_METRICS", "RUN_METRICS"]
+__all__ = ["run_comparison", "load_results", "run_one", "RunSettings", "plan", "shared_runs", "distinct_runs",
+           "estimated_seconds", "command_line", "summarise", "eval_steps", "check_seeds", "grid_status", "pilot", "Job",
+           "run_dir", "sample_png", "RESULTS", "SCHEMA", "IMAGE_METRICS", "TOY_METRICS", "RUN_METRICS"]
 
 
 # ----------------------------------------------------------------------------------------- one run

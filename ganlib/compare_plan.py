@@ -20,7 +20,7 @@ from .config import TrainConfig
 from .datasets import dataset_spec
 from .errors import GanlibError
 from .losses import LOSS_NAMES
-from .protocols import PROTOCOLS, Experiment, experiments
+from .protocols import PROTOCOLS, Experiment, experiments, parse_variant
 
 __all__ = ["Job", "MAX_SEED", "N_GRID", "eval_steps", "check_seeds", "run_config", "plan", "shared_runs",
            "distinct_runs", "training_order", "cost_key", "run_cost", "measured_costs", "estimated_seconds",
@@ -100,7 +100,8 @@ def distinct_runs(grid: Sequence[Job], budget: Budget) -> list[Job]:
 def _kind(exp: Experiment) -> int:
     """The order in which a grid trains its experiments on one dataset: the controlled protocol, the swept
     rates, the critic normalisations, then the paper protocol."""
-    return 0 if exp.variant == "controlled" else 1 if "-lr" in exp.variant else 2 if "-norm-" in exp.variant else 3
+    protocol, lr, d_norm = parse_variant(exp.variant)
+    return 3 if protocol == "paper" else 1 if lr is not None else 2 if d_norm is not None else 0
 
 
 def training_order(grid: Sequence[Job], datasets: Sequence[str]) -> list[Job]:

@@ -103,6 +103,30 @@ class Experiment:
         return {**CONTROLLED, "lr": lr, "d_norm": self.d_norm or CONTROLLED["d_norm"]}
 
 
+def parse_variant(variant: str) -> tuple[str, float | None, str | None]:
+    """``(protocol, lr, d_norm)`` of the experiment that ``variant`` names: the inverse of
+    ``Experiment.variant``, which writes ``paper``, ``controlled``, ``controlled-lr6.3e-05`` or
+    ``controlled-norm-spectral``; ``None`` for the protocol's own rate and normalisation."""
+    protocol, _, change = variant.partition("-")
+    check_choice("protocol", protocol, PROTOCOLS)
+    lr, d_norm = None, None
+    try:
+        if change.startswith("lr"):
+            lr = float(change[2:])
+        elif change.startswith("norm-"):
+            d_norm = change[len("norm-"):]
+        elif change:
+            raise ValueError(change)
+        canonical = Experiment(protocol, "", lr, d_norm).variant
+    except (ValueError, GanlibError):
+        canonical = None
+    if canonical != variant:
+        raise GanlibError(f"unknown experiment {variant!r}; an experiment is a protocol (paper, controlled), "
+                          f"optionally followed by -lr<rate> (as in controlled-lr{SWEEP_LRS[0]:.1e}) or "
+                          f"-norm-<normalisation> ({', '.join(NORM_FACTOR)})")
+    return protocol, lr, d_norm
+
+
 def experiments(datasets: list[str] | tuple[str, ...], protocols: list[str] | tuple[str, ...] = PROTOCOLS,
                 sweep: bool = True, norms: bool = True) -> list[Experiment]:
     """Every experiment of a comparison, in the order they are trained: on each dataset, each protocol,

@@ -28,7 +28,7 @@ from .language import tr
 from .losses import LOSS_NAMES
 from .models import NORMS
 from .plot import LOSS_COLOURS, show_points
-from .protocols import INVALID_PAIRS
+from .protocols import INVALID_PAIRS, parse_variant
 
 
 @dataclass(frozen=True)
@@ -103,16 +103,12 @@ def norm_name(norm: str) -> str:
 def experiment_name(variant: str) -> str:
     """An experiment (``paper``, ``controlled``, ``controlled-lr6.3e-05``, ``controlled-norm-spectral``) named
     in the reader's language: its protocol, and the swept rate or critic normalisation that sets it apart."""
-    protocol, _, change = variant.partition("-")
-    check_choice("protocol", protocol, ("paper", "controlled"))
+    protocol, lr, d_norm = parse_variant(variant)
     name = tr("paper protocol") if protocol == "paper" else tr("controlled protocol")
-    if change.startswith("lr"):
-        return tr("{protocol}, lr {lr:g}", protocol=name, lr=float(change[2:]))
-    if change.startswith("norm-"):
-        return tr("{protocol}, {norm} critic", protocol=name, norm=norm_name(change[5:]))
-    if change:
-        raise GanlibError(f"unknown experiment {variant!r}; an experiment is a protocol (paper, controlled), "
-                          "optionally followed by -lr<rate> or -norm-<normalisation>")
+    if lr is not None:
+        return tr("{protocol}, lr {lr:g}", protocol=name, lr=lr)
+    if d_norm is not None:
+        return tr("{protocol}, {norm} critic", protocol=name, norm=norm_name(d_norm))
     return name
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from ganlib import GanlibError, TrainConfig, get_loss
 from ganlib.losses import LOSS_NAMES, TOY_LR_SCALE
-from ganlib.protocols import CONTROLLED, SWEEP_LRS, Experiment, describe, experiments
+from ganlib.protocols import CONTROLLED, SWEEP_LRS, Experiment, describe, experiments, parse_variant
 
 
 @pytest.mark.parametrize("loss", LOSS_NAMES)
@@ -68,3 +68,20 @@ def test_bad_protocols_are_named():
         Experiment("paper", "mnist", 1e-3)
     with pytest.raises(GanlibError, match="paper, controlled"):
         experiments(["mnist"], ["fair"])
+
+
+def test_a_variant_names_one_experiment_and_reads_back_as_it():
+    for e in experiments(["mnist", "ring"]):
+        protocol, lr, d_norm = parse_variant(e.variant)
+        assert Experiment(protocol, e.dataset, lr, d_norm) == e
+    assert parse_variant("controlled-lr6.3e-04") == ("controlled", 6.3e-4, None)
+    assert parse_variant("controlled-norm-batch") == ("controlled", None, "batch")
+    assert parse_variant("paper") == ("paper", None, None)
+    # only what Experiment.variant writes: not the protocol's own rate or norm, nor another spelling of a rate
+    for bad in ("controlled-lr2.0e-04", "controlled-norm-layer", "controlled-lr0.00063", "paper-lr6.3e-04",
+                "controlled-lrx", "controlled-norm-group", "paper-x"):
+        with pytest.raises(GanlibError, match=f"unknown experiment '{bad}'; an experiment is a protocol"):
+            parse_variant(bad)
+    with pytest.raises(GanlibError, match="unknown protocol 'sweep'; choose one of: paper, controlled"):
+        parse_variant("sweep")
+

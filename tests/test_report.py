@@ -290,7 +290,7 @@ def test_an_experiment_is_named_in_the_readers_language(monkeypatch):
     assert report.experiment_name("controlled-norm-spectral") == "controlled protocol, spectral norm critic"
     monkeypatch.setenv("GANLIB_LANG", "zh_CN")
     assert report.experiment_name("controlled-norm-batch") == "受控实验方案，批归一化评论家"
-    assert report.experiment_name("controlled-lr0.00063") == "受控实验方案，学习率 0.00063"
+    assert report.experiment_name("controlled-lr6.3e-04") == "受控实验方案，学习率 0.00063"
     with pytest.raises(GanlibError, match="unknown protocol 'sweep'; choose one of: paper, controlled"):
         report.experiment_name("sweep")
     with pytest.raises(GanlibError, match="unknown experiment 'paper-x'"):

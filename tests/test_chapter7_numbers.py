@@ -1,0 +1,186 @@
+"""The numbers and claims of chapter 7's prose, recomputed from the stored results.
+
+Each check pairs a phrase of the chapter's Markdown with what ganlib computes from ``book/results``: prose that
+drifts from the results, or results that stop supporting the prose, fail here. The ring's grid and its
+one-setting study are complete, so their numbers are quoted exactly; the MNIST grid grows as its runs finish,
+so the answer box's claims about it are checked as claims (which runs failed, which learned).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ganlib import compare, report, stats
+from ganlib.one_setting import load_study
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "book" / "results"
+CHAPTER = ROOT / "book" / "07_mnist_comparison.ipynb"
+
+
+@pytest.fixture(scope="module")
+def prose() -> str:
+    """The chapter's Markdown, every run of whitespace made one space."""
+    cells = json.loads(CHAPTER.read_text())["cells"]
+    return " ".join(" ".join("".join(c["source"]).split()) for c in cells if c["cell_type"] == "markdown")
+
+
+@pytest.fixture(scope="module")
+def ring() -> dict:
+    return compare.load_results(RESULTS / "ring")
+
+
+def quoted(prose: str, phrase: str) -> None:
+    assert " ".join(phrase.split()) in prose, f"chapter 7 no longer says: {phrase}"
+
+
+def num(x: float, fmt: str = "{:.1f}") -> str:
+    """A number as the chapter writes it, with a true minus sign."""
+    return fmt.format(x).replace("-", "−")
+
+
+def pm(values: list[float], fmt: str = "{:.1f}") -> str:
+    """``mean ± std`` as the chapter writes it."""
+    c = stats.cell(values)
+    return f"{num(c['mean'], fmt)} ± {num(c['std'], fmt)}"
+
+
+def modes(ring: dict, protocol: str, loss: str) -> list[float]:
+    return report.values(report.block(ring, "ring", protocol), loss, "modes_covered")
+
+
+def share(ring: dict, protocol: str, loss: str) -> list[float]:
+    return report.values(report.block(ring, "ring", protocol), loss, "high_quality")
+
+
+def pairs(ring: dict, protocol: str) -> tuple[dict, list[dict]]:
+    b = report.block(ring, "ring", protocol)
+    groups = {loss: report.values(b, loss, "modes_covered") for loss in report._losses(b)}
+    return groups, stats.pairwise(groups)
+
+
+def test_the_ring_under_the_paper_protocol(prose, ring):
+    assert modes(ring, "paper", "minimax") == modes(ring, "paper", "nonsaturating") == [8.0] * 5
+    quoted(prose, "covered all eight modes on all five seeds** (high-quality shares "
+                  f"{pm(share(ring, 'paper', 'minimax'), '{:.2f}')} and "
+                  f"{pm(share(ring, 'paper', 'nonsaturating'), '{:.2f}')}), hinge {pm(modes(ring, 'paper', 'hinge'))}")
+    failed = ["lsgan", "wgan-gp", "wgan"]
+    quoted(prose, ": " + ", ".join(pm(modes(ring, "paper", loss)) for loss in failed[:2])
+           + f" and {pm(modes(ring, 'paper', 'wgan'))} modes, each with a seed that covered no mode or one")
+    assert all(min(modes(ring, "paper", loss)) <= 1 for loss in failed)
+    groups, tested = pairs(ring, "paper")
+    assert not any(p["resolved"] for p in tested) and len(tested) == 15
+    quoted(prose, "Five seeds resolve none of the 15 differences")
+    largest = max(tested, key=lambda p: abs(p["diff"]))
+    need = report.seeds_needed(groups[largest["a"]], groups[largest["b"]], len(tested))
+    quoted(prose, f"The largest gap, {abs(largest['diff']):.1f} modes between the saturating or non-saturating loss "
+                  f"and WGAN, would need about {need} seeds per loss")
+
+
+def test_the_ring_paper_protocol_at_equal_cpu_time(prose, ring):
+    b = report.block(ring, "ring", "paper")
+    cpu = {loss: np.mean([r["train_cpu_s"] for r in report._finished(b, loss)]) for loss in report._losses(b)}
+    others = [cpu[loss] for loss in ("minimax", "nonsaturating", "lsgan", "hinge")]
+    quoted(prose, f"a run took {cpu['wgan']:.0f} CPU s (WGAN) and {cpu['wgan-gp']:.0f} CPU s (WGAN-GP), against "
+                  f"about {np.mean(others):.0f} CPU s for the other losses")
+    runs = report._finished(b)
+    at = min(max(e["train_cpu_s"] for e in r["evals"]) for r in runs)
+
+    def mean_at(loss: str, metric: str) -> float:
+        return float(np.mean([report._interp_at(r, "train_cpu_s", at, metric) for r in runs if r["loss"] == loss]))
+
+    wgan, gp = ((round(mean_at(loss, "step"), -1), mean_at(loss, "modes_covered")) for loss in ("wgan", "wgan-gp"))
+    quoted(prose, f"At {at:.1f} training CPU seconds, the most every run reached, WGAN had taken about "
+                  f"{wgan[0]:.0f} generator steps and covered {wgan[1]:.1f} modes on average, WGAN-GP about "
+                  f"{gp[0]:.0f} steps and {gp[1]:.1f} modes")
+    steps = [round(mean_at(loss, "step"), -1) for loss in ("minimax", "nonsaturating", "lsgan", "hinge")]
+    quoted(prose, f"the other four losses had taken {min(steps):,.0f} to {max(steps):,.0f} steps")
+
+
+def test_the_ring_under_the_controlled_protocol(prose, ring):
+    quoted(prose, f"still covered nearly every mode**: {pm(modes(ring, 'controlled', 'minimax'))} and "
+                  f"{pm(modes(ring, 'controlled', 'hinge'))}")
+    lsgan = modes(ring, "controlled", "lsgan")
+    assert (min(lsgan), max(lsgan)) == (4.0, 8.0)
+    quoted(prose, f"LSGAN covered {pm(lsgan)} modes**, between four and eight")
+    ns = modes(ring, "controlled", "nonsaturating")
+    assert set(ns) == {3.0, 4.0}
+    best_share = max(report.cells(report.block(ring, "ring", "controlled"), "high_quality").items(),
+                     key=lambda kv: kv[1]["mean"])[0]
+    assert best_share == "nonsaturating"
+    quoted(prose, f"three or four modes on every seed** ({pm(ns)}), with the highest high-quality share of all "
+                  f"({pm(share(ring, 'controlled', 'nonsaturating'), '{:.2f}')})")
+    assert modes(ring, "controlled", "wgan") == [0.0] * 5
+    quoted(prose, f"WGAN covered no mode, WGAN-GP {pm(modes(ring, 'controlled', 'wgan-gp'))} modes")
+    groups, tested = pairs(ring, "controlled")
+    open_pairs = {frozenset((p["a"], p["b"])) for p in tested if not p["resolved"]}
+    quoted(prose, f"Five seeds resolve {len(tested) - len(open_pairs)} of the {len(tested)} differences")
+    assert open_pairs == {frozenset(p) for p in (("wgan", "wgan-gp"), ("minimax", "hinge"), ("lsgan", "minimax"),
+                                                 ("lsgan", "nonsaturating"), ("lsgan", "hinge"))}
+    needs = [report.seeds_needed(groups[p["a"]], groups[p["b"]], len(tested)) for p in tested
+             if not p["resolved"] and "lsgan" in (p["a"], p["b"])]
+    gaps = [abs(p["diff"]) for p in tested if not p["resolved"] and "lsgan" not in (p["a"], p["b"])]
+    assert all(round(g, 1) == 0.2 for g in gaps)
+    quoted(prose, f"three pairs about 2 modes apart that would need {min(needs)} to {max(needs)} seeds per loss")
+
+
+def test_the_ring_from_one_protocol_to_the_other(prose, ring):
+    def welch(loss: str, metric: str) -> dict:
+        values = modes if metric == "modes_covered" else share
+        return stats.welch(values(ring, "controlled", loss), values(ring, "paper", loss))
+
+    ns = welch("nonsaturating", "modes_covered")
+    quoted(prose, f"cost the non-saturating loss {-ns['diff']:.1f} of its 8 modes** (interval "
+                  f"[{num(ns['ci95'][0])}, {num(ns['ci95'][1])}])")
+    quoted(prose, f"cost the non-saturating loss {-ns['diff']:.1f} of its 8 modes, and changed no mode count")
+    losses = ["minimax", "nonsaturating", "wgan", "wgan-gp", "lsgan", "hinge"]
+    tests = {loss: welch(loss, "modes_covered") for loss in losses}
+    resolved = dict(zip(losses, (p < stats.ALPHA for p in stats.holm([tests[loss]["p"] for loss in losses]))))
+    assert resolved == {"minimax": False, "nonsaturating": True, "wgan": False, "wgan-gp": True, "lsgan": False,
+                        "hinge": False}
+    before, after = (np.mean(share(ring, protocol, "minimax")) for protocol in ("paper", "controlled"))
+    quoted(prose, f"lowered the saturating loss's high-quality share from {before:.2f} to {after:.2f} without a "
+                  "resolved change in modes")
+    quoted(prose, f"WGAN-GP's drop of {-tests['wgan-gp']['diff']:.1f} modes is resolved, WGAN's of "
+                  f"{-tests['wgan']['diff']:.1f} is not")
+    assert (min(modes(ring, "paper", "wgan")), max(modes(ring, "paper", "wgan"))) == (0.0, 8.0)
+    for protocol in ("paper", "controlled"):
+        assert min(modes(ring, protocol, "hinge")) >= 7  # the answer box: at least seven of eight, every seed
+
+
+def test_the_ring_one_setting_at_a_time(prose, ring):
+    study = load_study(RESULTS / "ring" / "one_setting.json")
+    rows: dict[tuple[str, str], list[float]] = {}
+    for r in study["runs"]:
+        rows.setdefault((r["loss"], r["setting"]), []).append(r["modes_covered"])
+    control = {loss: modes(ring, "controlled", loss) for loss in ("wgan", "wgan-gp")}
+    tests = {k: stats.welch(v, control[k[0]]) for k, v in rows.items()}
+    adjusted = dict(zip(tests, stats.holm([t["p"] for t in tests.values()])))
+    assert not any(p < stats.ALPHA for p in adjusted.values())
+    quoted(prose, f"moved WGAN from no mode on any seed to {pm(rows['wgan', 'n_critic'])} modes**, close to the "
+                  f"{pm(modes(ring, 'paper', 'wgan'))} of its whole recipe")
+    quoted(prose, f"the difference is not resolved (adjusted p {adjusted['wgan', 'n_critic']:.2f})")
+    gp = [np.mean(rows["wgan-gp", key]) for key in ("n_critic", "betas", "lr")]
+    whole = np.mean(modes(ring, "paper", "wgan-gp"))
+    quoted(prose, f"it covered {gp[0]:.1f}, {gp[1]:.1f} and {gp[2]:.1f} modes on average, against "
+                  f"{np.mean(control['wgan-gp']):.1f} under controlled and {whole:.1f} with its whole recipe")
+
+
+def test_the_answer_box_claims_about_mnist_hold_for_every_finished_run(prose):
+    grid = compare.load_results(RESULTS / "grid")
+    runs = [r for b in grid["datasets"]["mnist"]["experiments"].values() for r in b["runs"] if "diverged" not in r]
+    failed = [r for r in runs if report.collapsed(r)]
+    learned = [r for r in runs if not report.collapsed(r)]
+    quoted(prose, "Every MNIST run that has failed so far is a minimax run: it stayed on a single class to the end, "
+                  "with an FCD more than ten times that of any run that learned")
+    assert {r["loss"] for r in failed} <= {"minimax"} and all(r["classes_covered"] == 1 for r in failed)
+    assert all(r["fcd"] > 10 * max(x["fcd"] for x in learned) for r in failed)
+    quoted(prose, "Here neither has failed on a finished MNIST seed")
+    assert not [r for r in failed if r["loss"] in ("nonsaturating", "hinge")]
+    quoted(prose, "On MNIST, under the same shared settings, every finished WGAN and WGAN-GP run learned.")
+    shared_rate = report.experiment(grid, "mnist", "controlled")
+    assert all(not report.collapsed(r) for r in shared_rate["runs"] if r["loss"] in ("wgan", "wgan-gp"))

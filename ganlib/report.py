@@ -11,12 +11,14 @@ get a visible note (``notes``, and a line under each table) or a "–".
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from scipy.stats import binomtest
 
 from . import stats
 from .compare_paths import POINTS, run_dir, sample_png
@@ -38,14 +40,17 @@ class Column:
 
     fmt: str
     better: str | None  # "lower", "higher" or None
+    # the values the metric can take: a mean's interval is clipped to them (the true mean lies inside, so the
+    # clipped interval covers it whenever the t interval does)
+    bounds: tuple[float, float] = (-math.inf, math.inf)  # modes covered: see metric_bounds
 
 
 COLUMNS: dict[str, Column] = {
-    "fcd": Column("{:.1f}", "lower"),
-    "classes_covered": Column("{:.1f}", "higher"),
-    "kl_to_uniform": Column("{:.2f}", "lower"),
-    "modes_covered": Column("{:.1f}", "higher"),
-    "high_quality": Column("{:.2f}", "higher"),
+    "fcd": Column("{:.1f}", "lower", (0.0, math.inf)),
+    "classes_covered": Column("{:.1f}", "higher", (0.0, 10.0)),
+    "kl_to_uniform": Column("{:.2f}", "lower", (0.0, math.log(10))),
+    "modes_covered": Column("{:.1f}", "higher", (0.0, math.inf)),
+    "high_quality": Column("{:.2f}", "higher", (0.0, 1.0)),
     "cpu_time_s": Column("{:.0f}", None),
     "wall_time_s": Column("{:.0f}", None),
     "images_per_s": Column("{:.0f}", None),
@@ -157,6 +162,21 @@ def _learned(b: dict, loss: str | None = None) -> list[dict]:
     return [r for r in _finished(b, loss) if not collapsed(r)]
 
 
+def collapse_rate_interval(k: int, n: int) -> tuple[float, float]:
+    """The exact (Clopper–Pearson) 95 % interval of a loss's collapse rate from ``k`` collapsed runs in ``n``
+    (scipy.stats.binomtest): a few seeds measure a failure rate only roughly, and this says how roughly."""
+    ci = binomtest(k, n).proportion_ci(stats.LEVEL, method="exact")
+    return float(ci.low), float(ci.high)
+
+
+def failures(b: dict, loss: str) -> str:
+    """The runs of ``loss`` in experiment ``b`` that have no value in a cell, as " (k diverged) (k collapsed)"
+    ("" when none): every table counts them beside the runs it uses."""
+    div = sum(1 for r in b["runs"] if r["loss"] == loss and "diverged" in r)
+    fell = sum(1 for r in b["runs"] if r["loss"] == loss and collapsed(r))
+    return (tr(" ({k} diverged)", k=div) if div else "") + (tr(" ({k} collapsed)", k=fell) if fell else "")
+
+
 def _losses(b: dict) -> list[str]:
     present = {r["loss"] for r in b["runs"]}
     return [name for name in LOSS_NAMES if name in present]
@@ -175,9 +195,11 @@ def block_notes(b: dict) -> list[str]:
                             loss=loss, k=len(bad), n=len(seeds[loss]), seeds=bad))
         fell = [r["seed"] for r in b["runs"] if r["loss"] == loss and collapsed(r)]
         if fell:
+            low, high = collapse_rate_interval(len(fell), len(seeds[loss]))
             notes.append(tr("{loss}: {k} of {n} runs collapsed (seeds {seeds}: fewer than {min} of the 10 classes "
-                            "covered); its statistics use the runs that learned", loss=loss, k=len(fell),
-                            n=len(seeds[loss]), seeds=fell, min=COLLAPSED_BELOW))
+                            "covered; 95 % interval of its collapse rate {low:.0%} to {high:.0%}); its statistics "
+                            "use the runs that learned", loss=loss, k=len(fell), n=len(seeds[loss]), seeds=fell,
+                            min=COLLAPSED_BELOW, low=low, high=high))
     if len({tuple(s) for s in seeds.values()}) > 1:
         notes.append(tr("the losses were run with different seeds: {seeds}",
                         seeds="; ".join(f"{loss} {s}" for loss, s in seeds.items())))
@@ -200,17 +222,31 @@ def column_definitions(results: dict, dataset: str) -> str:
     """A Markdown list defining every column of ``dataset``'s tables."""
     cols = _columns(results, dataset)
     lines = [f"- **{label(c)}**: {definition(c)}" for c in cols]
-    note = tr("Each cell: mean ± sample standard deviation over the finished seeds, and for the quality metrics in "
-              "brackets the 95 % Student t interval of the mean (ganlib.stats), from three seeds on.")
-    return "\n".join([tr("- **seeds**: finished runs (and diverged ones) behind each cell.")] + lines + [f"\n{note}"])
+    note = tr("Each cell: mean ± sample standard deviation over the seeds that learned, and for the quality metrics "
+              "in brackets the 95 % Student t interval of the mean (ganlib.stats), from three seeds on, clipped to "
+              "the values the metric can take.")
+    seeds = tr("- **seeds**: the runs that learned, behind each cell; diverged and collapsed runs are counted beside "
+               "them.")
+    return "\n".join([seeds] + lines + [f"\n{note}"])
+
+
+def _shown(present: set[str]) -> list[str]:
+    """The columns a summary table shows of the metrics ``present``: wall seconds on a shared machine measure
+    the machine's load as much as the run, so where CPU seconds exist they replace wall seconds and images/s."""
+    cols = [c for c in COLUMNS if c in present]
+    if "cpu_time_s" in cols:
+        cols = [c for c in cols if c not in ("wall_time_s", "images_per_s")]
+    return cols
+
+
+def _present(b: dict) -> set[str]:
+    """The columns that some finished run of experiment ``b`` records."""
+    return {c for c in COLUMNS if any(r.get(c) is not None for r in _finished(b))}
 
 
 def _columns(results: dict, dataset: str) -> list[str]:
-    present = set()
-    for b in results["datasets"][dataset]["experiments"].values():
-        for row in b["summary"].values():
-            present |= set(row)
-    return [c for c in COLUMNS if c in present]
+    """The columns of ``dataset``'s summary tables, all experiments together."""
+    return _shown(set().union(*(_present(b) for b in results["datasets"][dataset]["experiments"].values())))
 
 
 # -------------------------------------------------------------------------------------------- tables
@@ -218,8 +254,18 @@ def _columns(results: dict, dataset: str) -> list[str]:
 INTERVAL_MIN_SEEDS = 3  # with two seeds t's 12.7 × s/√2 reaches far outside any metric's range: no interval
 
 
-def _cell(c: str, cell: dict | None) -> str:
-    """"mean ± std [95 % t interval]" (the interval for the quality metrics from three seeds on), or
+def metric_bounds(c: str, dataset: str) -> tuple[float, float]:
+    """The values metric ``c`` can take on ``dataset``: ``Column.bounds``, and for the modes covered at most the
+    toy mixture's number of modes."""
+    low, high = COLUMNS[c].bounds
+    if c == "modes_covered" and dataset_spec(dataset).is_toy:
+        high = float(len(toy_mixture(dataset).centres))
+    return low, high
+
+
+def _cell(c: str, cell: dict | None, dataset: str) -> str:
+    """"mean ± std [95 % t interval]" (the interval for the quality metrics from three seeds on, clipped to the
+    metric's range on ``dataset``, ``metric_bounds``), or
     "mean (one seed)", which has no spread to show; "–" for no value."""
     if cell is None:
         return "–"
@@ -228,7 +274,8 @@ def _cell(c: str, cell: dict | None) -> str:
         return f"{fmt.format(cell['mean'])} {tr('(one seed)')}"
     text = f"{fmt.format(cell['mean'])} ± {fmt.format(cell['std'])}"
     if cell.get("ci95") is not None and cell["n"] >= INTERVAL_MIN_SEEDS and COLUMNS[c].better:
-        text += f" [{fmt.format(cell['ci95'][0])}, {fmt.format(cell['ci95'][1])}]"
+        low, high = metric_bounds(c, dataset)
+        text += f" [{fmt.format(max(cell['ci95'][0], low))}, {fmt.format(min(cell['ci95'][1], high))}]"
     return text
 
 
@@ -256,18 +303,13 @@ def summary_table(results: dict, dataset: str, protocol: str = "paper", lr: floa
     """A Markdown table, one row per loss: the seeds that learned (diverged and collapsed ones beside them) and
     each metric's mean ± std [95 % Student t interval] over them, computed from the run records; notes below it."""
     b = experiment(results, dataset, variant) if variant else block(results, dataset, protocol, lr)
-    cols = [c for c in COLUMNS if any(r.get(c) is not None for r in _finished(b))]
-    if "cpu_time_s" in cols:  # wall seconds on a shared machine measure the machine's load as much as the run
-        cols = [c for c in cols if c not in ("wall_time_s", "images_per_s")]
+    cols = _shown(_present(b))
     per_metric = {c: cells(b, c) for c in cols}
     lines = [f"| {tr('loss')} | {tr('seeds')} | " + " | ".join(label(c) for c in cols) + " |",
              "|---|---|" + "---|" * len(cols)]
     for loss in _losses(b):
-        div = sum(1 for r in b["runs"] if r["loss"] == loss and "diverged" in r)
-        fell = sum(1 for r in b["runs"] if r["loss"] == loss and collapsed(r))
-        failed = (tr(" ({k} diverged)", k=div) if div else "") + (tr(" ({k} collapsed)", k=fell) if fell else "")
-        lines.append(f"| {loss} | {len(_learned(b, loss))}{failed} | " +
-                     " | ".join(_cell(c, per_metric[c].get(loss)) for c in cols) + " |")
+        lines.append(f"| {loss} | {len(_learned(b, loss))}{failures(b, loss)} | " +
+                     " | ".join(_cell(c, per_metric[c].get(loss), dataset) for c in cols) + " |")
     extra = block_notes(b) + [n for n in results["meta"].get("notes", [])]
     return "\n".join(lines) + "".join(f"\n\n*{tr('Note: {note}', note=n)}*" for n in extra)
 
@@ -447,27 +489,30 @@ def _interp_at(run: dict, x: str, at: float, metric: str) -> float | None:
 def equal_compute_table(results: dict, dataset: str, protocol: str = "paper", x: str = "train_s",
                         metric: str = "fcd", variant: str | None = None) -> str:
     """``metric`` of every loss at the same compute: the largest value of ``x`` (training seconds,
-    critic updates or generator steps) that every finished run reached, by linear interpolation
-    between its evaluations. Mean ± std over seeds."""
+    critic updates or generator steps) that every run that learned reached, by linear interpolation
+    between its evaluations (FCD on the evaluations' 5,000 images, ``trajectory_value``). Mean ± std over
+    seeds; diverged and collapsed runs are counted beside them, as in every table."""
     b = experiment(results, dataset, variant) if variant else block(results, dataset, protocol)
-    runs = [r for r in _finished(b) if any(x in e for e in r.get("evals", []))]
+    runs = [r for r in _learned(b) if any(x in e for e in r.get("evals", []))]
     if not runs:
         return "*" + tr("No run of the {experiment} on {dataset} recorded {axis} (results made before they were).",
                         experiment=experiment_name(b["variant"]), dataset=dataset, axis=x_axis(x)) + "*"
     at = min(max(e[x] for e in r["evals"] if x in e) for r in runs)
     fmt = COLUMNS[metric].fmt
     at_text = fmt.format(at) if x not in ("train_s", "train_cpu_s") else f"{at:.1f}"
-    lines = [tr("| loss | seeds | {metric} at {at} {axis} | generator steps by then |", metric=label(metric),
+    name = tr("FCD ↓ (5,000 images)") if metric == "fcd" else label(metric)
+    lines = [tr("| loss | seeds | {metric} at {at} {axis} | generator steps by then |", metric=name,
                 at=at_text, axis=x_axis(x)), "|---|---|---|---|"]
     for loss in _losses(b):
         vals = [(_interp_at(r, x, at, metric), _interp_at(r, x, at, "step")) for r in runs if r["loss"] == loss]
         vals = [v for v in vals if v[0] is not None]
         if not vals:
-            lines.append(f"| {loss} | 0 | – | – |")
+            lines.append(f"| {loss} | 0{failures(b, loss)} | – | – |")
             continue
         m, s = np.array([v[0] for v in vals]), np.array([v[1] for v in vals])
         std = m.std(ddof=1) if len(m) > 1 else 0.0
-        lines.append(f"| {loss} | {len(m)} | {fmt.format(m.mean())} ± {fmt.format(std)} | {s.mean():.0f} |")
+        lines.append(f"| {loss} | {len(m)}{failures(b, loss)} | {fmt.format(m.mean())} ± {fmt.format(std)} | "
+                     f"{s.mean():.0f} |")
     return "\n".join(lines)
 
 
@@ -480,46 +525,62 @@ def _sweep_blocks(results: dict, dataset: str) -> list[dict]:
 
 
 def sweep_table(results: dict, dataset: str = "mnist", metric: str = "fcd") -> str:
-    """The learning-rate sweep under ``controlled``: per loss, ``metric`` (mean ± std, seeds) at each
-    rate, the best rate and the spread (largest minus smallest mean over the rates)."""
+    """The learning-rate sweep under ``controlled``: per loss, ``metric`` (mean ± std, seeds, failures) at each
+    rate, and where ``best_rates`` chooses one, the best rate and the spread (largest minus smallest mean over the
+    rates it compared, on their common seeds)."""
     blocks = _sweep_blocks(results, dataset)
     if len(blocks) < 2:
         return "*" + tr("No learning-rate sweep on {dataset} in these results.", dataset=dataset) + "*"
     fmt = COLUMNS[metric].fmt
-    lower = COLUMNS[metric].better == "lower"
     lines = [f"| {tr('loss')} | " + " | ".join(f"lr {b['lr']:.2g}" for b in blocks) +
              f" | {tr('best lr')} | {tr('spread')} |", "|---|" + "---|" * (len(blocks) + 2)]
     per_rate = [cells(b, metric) for b in blocks]
-    losses = [name for name in LOSS_NAMES if any(name in c for c in per_rate)]
-    for loss in losses:
-        row, means = [], {}
-        for b, rate_cells in zip(blocks, per_rate):
-            c = rate_cells.get(loss)
-            row.append(_cell_n(metric, c))
-            if c:
-                means[b["lr"]] = c["mean"]
-        if means:
-            best = (min if lower else max)(means, key=means.get)
-            tail = f"{best:.2g} | {fmt.format(max(means.values()) - min(means.values()))}"
-        else:
-            tail = "– | –"
+    best = best_rates(results, dataset, metric)
+    for loss in [name for name in LOSS_NAMES if any(r["loss"] == name for b in blocks for r in b["runs"])]:
+        row = [_cell_n(metric, c.get(loss)) + failures(b, loss) for b, c in zip(blocks, per_rate)]
+        tail = "– | –"
+        if loss in best:
+            means = best[loss]["means"].values()
+            tail = f"{best[loss]['lr']:.2g} | {fmt.format(max(means) - min(means))}"
         lines.append(f"| {loss} | " + " | ".join(row) + f" | {tail} |")
-    note = tr("(n): finished seeds. Spread: largest minus smallest mean over the rates.")
+    note = tr("(n): seeds that learned. Best lr and spread (largest minus smallest mean over the rates compared) "
+              "follow the best-rate rule below; – where it chooses no rate.")
     return "\n".join(lines) + f"\n\n*{note}*"
 
 
+def _rate_options(blocks: list[dict], loss: str, metric: str) -> tuple[list[int], dict[float, list[float]]]:
+    """The seeds that every rate of ``loss`` has finished or failed, and per rate the values of ``metric`` on
+    them, for the rates where they are at least ``stats.MIN_SEEDS`` and none of them diverged or collapsed."""
+    runs = {b["lr"]: {r["seed"]: r for r in b["runs"] if r["loss"] == loss} for b in blocks}
+    runs = {lr: by_seed for lr, by_seed in runs.items() if by_seed}
+    if not runs:
+        return [], {}
+    common = sorted(set.intersection(*(set(by_seed) for by_seed in runs.values())))
+    options = {}
+    for lr, by_seed in runs.items():
+        chosen = [by_seed[seed] for seed in common]
+        if len(chosen) >= stats.MIN_SEEDS and all("diverged" not in r and not collapsed(r)
+                                                  and r.get(metric) is not None for r in chosen):
+            options[lr] = [float(r[metric]) for r in chosen]
+    return common, options
+
+
 def best_rates(results: dict, dataset: str = "mnist", metric: str = "fcd") -> dict[str, dict]:
-    """Per loss, the swept rate with the best mean ``metric`` (lowest FCD) among the rates where it has at
-    least ``stats.MIN_SEEDS`` finished seeds: ``{"lr", "cell", "values", "rates"}`` (rates: how many
-    qualified). The choice and the values come from the same seeds, so the best cell is optimistic."""
+    """Per loss, the swept rate with the best mean ``metric`` (lowest FCD). Every rate is judged on the same
+    seeds, those that all of the loss's rates have run, so that a rate with more seeds gains nothing from it;
+    a rate qualifies with at least ``stats.MIN_SEEDS`` of them and no diverged or collapsed run among them (a
+    rate that fails on a seed is no rate to recommend); a rate is chosen only where two or more qualify.
+    ``{"lr", "cell", "values", "seeds", "means", "rates"}`` (means: per qualifying rate; rates: how many). The
+    choice and the values come from the same seeds, so the best cell is optimistic."""
     lower = COLUMNS[metric].better == "lower"
     out = {}
     for loss in LOSS_NAMES:
-        options = [(b["lr"], values(b, loss, metric)) for b in _sweep_blocks(results, dataset)]
-        options = [(lr, v) for lr, v in options if len(v) >= stats.MIN_SEEDS]
-        if options:
-            lr, v = (min if lower else max)(options, key=lambda o: float(np.mean(o[1])))
-            out[loss] = {"lr": lr, "cell": stats.cell(v), "values": v, "rates": len(options)}
+        seeds, options = _rate_options(_sweep_blocks(results, dataset), loss, metric)
+        if len(options) >= 2:
+            means = {lr: float(np.mean(v)) for lr, v in options.items()}
+            lr = (min if lower else max)(means, key=means.get)
+            out[loss] = {"lr": lr, "cell": stats.cell(options[lr]), "values": options[lr], "seeds": seeds,
+                         "means": means, "rates": len(options)}
     return out
 
 
@@ -529,21 +590,26 @@ def best_rate_table(results: dict, dataset: str = "mnist", metric: str = "fcd") 
     if len([b for b in _sweep_blocks(results, dataset) if _finished(b)]) < 2:
         return "*" + tr("No learning-rate sweep on {dataset} in these results.", dataset=dataset) + "*"
     best = best_rates(results, dataset, metric)
-    shared = cells(experiment(results, dataset, "controlled"), metric)
-    lines = [tr("| loss | best lr (of rates with ≥ {n} seeds) | {metric} at best lr | at the shared lr |",
-                n=stats.MIN_SEEDS, metric=label(metric)), "|---|---|---|---|"]
+    shared_block = experiment(results, dataset, "controlled")
+    shared = cells(shared_block, metric)
+    lines = [tr("| loss | best lr (rates compared) | {metric} at best lr (seeds) | at the shared lr |",
+                metric=label(metric)), "|---|---|---|---|"]
     for loss in LOSS_NAMES:
+        at_shared = _cell(metric, shared.get(loss), dataset) + failures(shared_block, loss)
         if loss not in best:
-            lines.append(f"| {loss} | – | – | {_cell(metric, shared.get(loss))} |")
+            lines.append(f"| {loss} | – | – | {at_shared} |")
             continue
         c = best[loss]
-        lines.append(f"| {loss} | {c['lr']:.2g} ({c['rates']}) | {_cell(metric, c['cell'])} ({c['cell']['n']}) | "
-                     f"{_cell(metric, shared.get(loss))} |")
+        lines.append(f"| {loss} | {c['lr']:.2g} ({c['rates']}) | {_cell(metric, c['cell'], dataset)} "
+                     f"({', '.join(map(str, c['seeds']))}) | {at_shared} |")
     resolved = [f"{p['a']} vs {p['b']}" for p in stats.pairwise({k: v["values"] for k, v in best.items()})
                 if p["resolved"]]
-    tail = tr("Pairs resolved at the best rates (Welch's t-test, Holm's correction over the pairs): {pairs}. The "
+    tail = tr("Rule: each loss's rates are compared on the seeds that all of them have run; a rate qualifies with at "
+              "least {n} such seeds and none diverged or collapsed, and a rate is chosen only where two or more "
+              "qualify (–: none chosen yet). The shared lr column is the controlled table's, over all its seeds. "
+              "Pairs resolved at the best rates (Welch's t-test, Holm's correction over the pairs): {pairs}. The "
               "best rate is chosen on the same seeds that measure it, so its value is optimistic, and the test does "
-              "not account for the choice.", pairs=", ".join(resolved) if resolved else tr("none"))
+              "not account for the choice.", n=stats.MIN_SEEDS, pairs=", ".join(resolved) if resolved else tr("none"))
     return "\n".join(lines) + f"\n\n*{tail}*"
 
 

@@ -8,7 +8,8 @@ normal, whatever n; ``tests/test_stats.py`` measures its coverage by simulation)
 
 For two losses a and b: d = x̄_a − x̄_b, Welch's standard error se = √(s_a²/n_a + s_b²/n_b), its
 Welch–Satterthwaite degrees of freedom ν, the 95 % interval d ± t_{0.975, ν} · se and the two-sided
-p-value of t = d / se.
+p-value of t = d / se. When neither loss's values spread (se = 0), t is undefined and the p-value is the exact
+permutation test's: with [8, 8] against [7, 7] only 2 of the C(4, 2) = 6 relabellings differ by 1, so p = 1/3.
 
 Rule (``RULE``): within one table (one experiment and metric), the k = L(L − 1)/2 pairs of its L losses
 are one family. Holm's step-down correction orders their p-values p_(1) ≤ … ≤ p_(k) and adjusts them to
@@ -60,19 +61,28 @@ def cell(values: Sequence[float]) -> dict:
 
 def welch(a: Sequence[float], b: Sequence[float]) -> dict:
     """d = mean(a) − mean(b), Welch's 95 % interval of d and the two-sided p-value (``None`` for both when
-    a side has fewer than ``MIN_SEEDS`` values; p = 1 when both sides have no spread and d = 0)."""
+    a side has fewer than ``MIN_SEEDS`` values). When neither side has any spread, Welch's t is undefined: the
+    p-value is then the exact permutation test's (``_permutation_p``) and the interval is [d, d]."""
     xa, xb = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     d = float(xa.mean() - xb.mean())
     if min(len(xa), len(xb)) < MIN_SEEDS:
         return {"diff": d, "ci95": None, "p": None}
     va, vb = xa.var(ddof=1) / len(xa), xb.var(ddof=1) / len(xb)
     se = math.sqrt(va + vb)
-    if se == 0:  # identical constant values: no evidence either way unless the means differ
-        return {"diff": d, "ci95": [d, d], "p": 1.0 if d == 0 else 0.0}
+    if se == 0:  # both sides constant: t is undefined, so the p-value is the exact permutation test's
+        return {"diff": d, "ci95": [d, d], "p": _permutation_p(xa, xb)}
     df = (va + vb) ** 2 / (va ** 2 / (len(xa) - 1) + vb ** 2 / (len(xb) - 1))
     half = _t_quantile(df) * se
     p = float(2 * _sp.stdtr(df, -abs(d) / se))  # two-sided: 2 P(T_ν > |t|)
     return {"diff": d, "ci95": [d - half, d + half], "p": p}
+
+
+def _permutation_p(xa: np.ndarray, xb: np.ndarray) -> float:
+    """The exact two-sided permutation p-value of mean(a) − mean(b), over every relabelling of the pooled values
+    (scipy.stats.permutation_test; a handful of seeds has at most a few hundred)."""
+    test = _st.permutation_test((xa, xb), lambda x, y: np.mean(x) - np.mean(y), permutation_type="independent",
+                                n_resamples=np.inf)
+    return float(test.pvalue)
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:

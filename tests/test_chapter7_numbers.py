@@ -181,9 +181,41 @@ def test_the_answer_box_claims_about_mnist_hold_for_every_finished_run(prose):
     assert all(r["fcd"] > 10 * max(x["fcd"] for x in learned) for r in failed)
     quoted(prose, "Here neither has failed on a finished MNIST seed")
     assert not [r for r in failed if r["loss"] in ("nonsaturating", "hinge")]
-    quoted(prose, "On MNIST, under the same shared settings, every finished WGAN and WGAN-GP run learned.")
+    quoted(prose, "On MNIST, under the controlled protocol, every WGAN and WGAN-GP run learned")
     shared_rate = report.experiment(grid, "mnist", "controlled")
     assert all(not report.collapsed(r) for r in shared_rate["runs"] if r["loss"] in ("wgan", "wgan-gp"))
+
+
+def test_the_answer_box_ranks_the_wasserstein_losses_on_mnist_as_the_controlled_table_does(prose):
+    grid = compare.load_results(RESULTS / "grid")
+    ranked = [loss for loss, _, _ in report.ranking(grid, "mnist", variant="controlled")]
+    assert (ranked[0], ranked[-1]) == ("wgan-gp", "wgan")
+    b = report.experiment(grid, "mnist", "controlled")
+    pairs = stats.pairwise({loss: report.values(b, loss, "fcd") for loss in report._losses(b)})
+    resolved = {frozenset((p["a"], p["b"])) for p in pairs if p["resolved"]}
+    assert {frozenset(("wgan-gp", "nonsaturating")), frozenset(("wgan-gp", "hinge"))} <= resolved
+    assert {frozenset(("wgan", other)) for other in report._losses(b) if other != "wgan"} <= resolved
+    quoted(prose, "WGAN-GP has the lowest mean FCD, resolved against the non-saturating loss and hinge, and WGAN the "
+                  "highest, resolved against every other loss. At equal CPU time WGAN-GP and hinge are level.")
+    table = report.equal_compute_table(grid, "mnist", x="train_cpu_s", variant="controlled")
+    at_cpu = {row.split(" | ")[0].strip("| "): float(row.split(" | ")[2].split(" ± ")[0])
+              for row in table.splitlines()[2:]}
+    assert abs(at_cpu["wgan-gp"] - at_cpu["hinge"]) < 1.0 and min(at_cpu, key=at_cpu.get) in ("wgan-gp", "hinge")
+
+
+def test_the_chapters_statistical_asides(prose):
+    from scipy.stats import chi2
+    from test_stats import CHAPTER_POWER
+
+    def span(df: int) -> float:
+        """How many times wider the top of a standard deviation's 95 % interval is than its bottom."""
+        return float(np.sqrt(chi2.ppf(0.975, df) / chi2.ppf(0.025, df)))
+
+    # a pair's pooled spread over five seeds per loss has 8 degrees of freedom, over two seeds 2
+    quoted(prose, f"its 95 % interval still spans a factor of about {span(8):.1f} (about {span(2):.0f} with two seeds)")
+    quoted(prose, f"uncertain by a factor of about {span(8):.1f} (about {span(2):.0f} with two)")
+    quoted(prose, f"two standard deviations about {CHAPTER_POWER[5]:.0%}".replace("%", " %"))
+    quoted(prose, f"two standard deviations about {CHAPTER_POWER[3]:.0%}".replace("%", " %"))
 
 
 

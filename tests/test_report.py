@@ -74,10 +74,10 @@ def test_ranking_and_pairwise(hand_results):
 def test_equal_compute_table_interpolates_at_the_common_time(hand_results):
     table = report.equal_compute_table(hand_results, "mnist", x="train_s")
     # every finished run reached 10 s; wgan-gp at 10 of its 50 s: step 20, FCD 40 + s + 80
-    assert "at 10.0 training seconds" in table
+    assert "| FCD ↓ (5,000 images) at 10.0 training seconds (wall) |" in table
     assert "| wgan-gp | 3 | 122.0 ± 1.0 | 20 |" in table
     assert "| nonsaturating | 3 | 12.0 ± 1.0 | 100 |" in table
-    assert "| hinge | 0 | – | – |" in table
+    assert "| hinge | 0 (3 diverged) | – | – |" in table
     by_updates = report.equal_compute_table(hand_results, "mnist", x="critic_updates")
     assert "| wgan-gp | 3 | 122.0 ± 1.0 | 20 |" in by_updates  # 100 critic updates = 20 WGAN-GP steps
 
@@ -85,8 +85,8 @@ def test_equal_compute_table_interpolates_at_the_common_time(hand_results):
 def test_sweep_table_best_rate_and_spread(hand_results):
     table = report.sweep_table(hand_results, "mnist")
     assert table.splitlines()[0] == "| loss | lr 6.3e-05 | lr 0.0002 | best lr | spread |"
-    # means 61.5 at 6.3e-5 and 22.0 at 2e-4: best 2e-4, spread 39.5
-    assert "| nonsaturating | 61.5 ± 0.7 (2) | 22.0 ± 1.0 (3) | 0.0002 | 39.5 |" in table
+    # the rates are compared on their common seeds 1, 2: means 61.5 and 21.5, best 2e-4, spread 40.0
+    assert "| nonsaturating | 61.5 ± 0.7 (2) | 22.0 ± 1.0 (3) | 0.0002 | 40.0 |" in table
 
 
 def test_figures_survive_partial_grids(hand_results, tmp_path):
@@ -105,6 +105,13 @@ def test_column_definitions_cover_every_column(hand_results):
     for c in ("fcd", "classes_covered", "kl_to_uniform", "wall_time_s", "images_per_s"):
         assert f"**{report.label(c)}**" in text
     assert "confidence" not in report.COLUMNS
+    # where the runs record CPU seconds, the tables show them instead of wall seconds and images/s: so do these
+    exps = hand_results["datasets"]["mnist"]["experiments"]
+    timed = [{**r, "cpu_time_s": 5.0} for r in exps["controlled"]["runs"]]
+    exps["controlled"] = experiment_block(Experiment("controlled", "mnist"), timed, B)
+    text = report.column_definitions(hand_results, "mnist")
+    assert f"**{report.label('cpu_time_s')}**" in text and f"**{report.label('wall_time_s')}**" not in text
+    assert f"| {report.label('cpu_time_s')} |" in report.summary_table(hand_results, "mnist", "controlled")
 
 
 def test_unknown_experiment_is_named(hand_results):
@@ -177,10 +184,12 @@ def test_best_rate_per_loss_is_the_best_mean_among_rates_with_two_seeds(hand_res
     best = report.best_rates(results, "mnist")
     # non-saturating: 61.5 at 6.3e-5 (2 seeds) and 22.0 at 2e-4 (3 seeds); the spectral runs are no rate
     assert set(best) == {"nonsaturating"} and best["nonsaturating"]["lr"] == 2e-4
-    assert best["nonsaturating"]["rates"] == 2 and best["nonsaturating"]["values"] == [21.0, 22.0, 23.0]
+    assert best["nonsaturating"]["rates"] == 2
     table = report.best_rate_table(results, "mnist")
     # 22 ± 4.302653 · 1/√3 = [19.5, 24.5]
-    assert "| nonsaturating | 0.0002 (2) | 22.0 ± 1.0 [19.5, 24.5] (3) | 22.0 ± 1.0 [19.5, 24.5] |" in table
+    # the shared rate judged on the seeds both rates ran (1, 2), not on its third: 21.5 ± 0.7 (no interval at 2)
+    assert best["nonsaturating"]["values"] == [21.0, 22.0] and best["nonsaturating"]["seeds"] == [1, 2]
+    assert "| nonsaturating | 0.0002 (2) | 21.5 ± 0.7 (1, 2) | 22.0 ± 1.0 [19.5, 24.5] |" in table
     assert "| hinge | – | – | – |" in table
     header = report.sweep_table(results, "mnist").splitlines()[0]
     assert header == "| loss | lr 6.3e-05 | lr 0.0002 | best lr | spread |"  # the spectral runs are no rate
@@ -250,8 +259,12 @@ def test_no_best_rate_view_without_a_sweep_and_no_interval_below_three_seeds(han
     assert report.best_rate_table(hand_results, "mnist") == "*No learning-rate sweep on mnist in these results.*"
     # two seeds: t's 12.706 × s/√2 would reach far outside the metric's range, so the cell shows none
     two = stats.cell([61.0, 62.0])
-    assert report._cell("fcd", two) == "61.5 ± 0.7"
-    assert report._cell("fcd", stats.cell([1.0, 2.0, 3.0])) == "2.0 ± 1.0 [-0.5, 4.5]"  # 2 ± 4.302653/√3
+    assert report._cell("fcd", two, "mnist") == "61.5 ± 0.7"
+    # 2 ± 4.302653/√3 = [−0.5, 4.5], clipped to FCD's range [0, ∞)
+    assert report._cell("fcd", stats.cell([1.0, 2.0, 3.0]), "mnist") == "2.0 ± 1.0 [0.0, 4.5]"
+    assert report._cell("high_quality", stats.cell([0.9, 1.0, 1.0]), "ring") == "0.97 ± 0.06 [0.82, 1.00]"
+    # the ring has 8 modes: 7 ± 1 over three seeds, [4.5, 9.5] by t, is shown as [4.5, 8.0]
+    assert report._cell("modes_covered", stats.cell([6.0, 7.0, 8.0]), "ring") == "7.0 ± 1.0 [4.5, 8.0]"
 
 
 def test_protocol_table_lists_losses_with_the_same_change_together(hand_results):
@@ -276,12 +289,29 @@ def test_a_collapsed_run_is_counted_beside_the_seeds_and_left_out_of_the_statist
     # the cell is still 12.0 ± 1.0 over the three runs that learned, t interval [9.5, 14.5], and not the mean 134
     ns = next(line for line in table.splitlines() if line.startswith("| nonsaturating |"))
     assert ns.startswith("| nonsaturating | 3 (1 collapsed) | 12.0 ± 1.0 [9.5, 14.5] |")
-    assert "nonsaturating: 1 of 4 runs collapsed (seeds [4]: fewer than 5 of the 10 classes covered)" in table
+    # Clopper–Pearson for 1 in 4: [1 − 0.975^(1/4), the 97.5 % point of Beta(2, 3)] = [0.6 %, 80.6 %]
+    assert ("nonsaturating: 1 of 4 runs collapsed (seeds [4]: fewer than 5 of the 10 classes covered; 95 % "
+            "interval of its collapse rate 1% to 81%)") in table
+    # the equal-compute table follows the same rule
+    equal = report.equal_compute_table(hand_results, "mnist", x="train_s")
+    assert "| nonsaturating | 3 (1 collapsed) | 12.0 ± 1.0 | 100 |" in equal
     assert report.values(exps["paper"], "nonsaturating", "fcd") == [11.0, 12.0, 13.0]
     # the strip plot still draws it: four points in nonsaturating's colour, the collapsed one at 500
     fig = report.strip_plot(hand_results, "mnist", ["paper"])
     drawn = [y for c in fig.axes[0].collections for y in c.get_offsets()[:, 1] if len(c.get_offsets())]
     assert sorted(drawn)[-1] == 500.0 and sum(1 for y in drawn if y in (11.0, 12.0, 13.0, 500.0)) == 4
+
+
+def test_a_rate_that_collapsed_on_a_seed_is_never_the_best_rate(hand_results):
+    exps = hand_results["datasets"]["mnist"]["experiments"]
+    low = exps["controlled-lr6.3e-05"]["runs"]
+    # at 6.3e-5 seed 2 collapses: that rate no longer qualifies, so one rate is left and none is chosen
+    runs = [low[0], {**low[1], "classes_covered": 1, "fcd": 900.0}]
+    exps["controlled-lr6.3e-05"] = experiment_block(Experiment("controlled", "mnist", 6.3e-5), runs, B)
+    assert report.best_rates(hand_results, "mnist") == {}
+    table = report.sweep_table(hand_results, "mnist")
+    assert "| nonsaturating | 61.0 ± 0.0 (1) (1 collapsed) | 22.0 ± 1.0 (3) | – | – |" in table
+    assert "| nonsaturating | – | – | 22.0 ± 1.0 [19.5, 24.5] |" in report.best_rate_table(hand_results, "mnist")
 
 
 def test_an_experiment_is_named_in_the_readers_language(monkeypatch):

@@ -77,6 +77,10 @@ def test_student_interval_covers_the_true_mean(n):
     assert 0.94 <= np.mean(hits) <= 0.96  # 4.5 standard errors of 10,000 trials
 
 
+# the power for a 2σ difference that chapter 7 quotes ("about 3 %" at three seeds, "about 26 %" at five)
+CHAPTER_POWER = {3: 0.03, 5: 0.26}
+
+
 @pytest.mark.parametrize("n", [3, 5])
 def test_holm_keeps_the_family_wise_false_positive_rate_at_most_five_percent(n):
     """Six equal losses, 15 pairs per table, 4,000 tables: the share of tables with any resolved pair
@@ -91,6 +95,7 @@ def test_holm_keeps_the_family_wise_false_positive_rate_at_most_five_percent(n):
           f"(Welch at the Bonferroni level: {bound:.3f})")
     assert fwer <= 0.05
     assert power >= bound - 0.02  # Holm is at least as powerful as Bonferroni (0.02: Monte Carlo error)
+    assert abs(power - CHAPTER_POWER[n]) <= 0.03  # 2,000 tables: a standard error of about 0.01
 
 
 def test_seeds_needed_reaches_the_target_power():
@@ -98,3 +103,14 @@ def test_seeds_needed_reaches_the_target_power():
     assert stats.power(2.0, n, 15) >= 0.8 > stats.power(2.0, n - 1, 15)
     assert stats.seeds_needed(0.0, 1.0, 15) is None and stats.seeds_needed(1.0, 0.0, 15) is None
     assert stats.seeds_needed(0.01, 1.0, 15, most=50) is None
+
+
+def test_two_constant_groups_get_the_exact_permutation_p_value():
+    # t is undefined without spread; of the C(4, 2) = 6 ways to split [8, 8, 7, 7] in two, 2 differ by |1|
+    assert stats.welch([8.0, 8.0], [7.0, 7.0])["p"] == pytest.approx(2 / 6)
+    # five against five: the observed split and its mirror of C(10, 5) = 252
+    assert stats.welch([8.0] * 5, [0.0] * 5)["p"] == pytest.approx(2 / 252)
+    assert stats.welch([3.0] * 4, [3.0] * 4)["p"] == 1.0
+    # two seeds each can no longer resolve a constant difference, however large
+    assert not stats.pairwise({"a": [8.0, 8.0], "b": [0.0, 0.0]})[0]["resolved"]
+

@@ -846,11 +846,13 @@ def toy_panels(results: dict, out: str | Path, dataset: str = "ring", seed: int 
 
 
 def sweep_figure(results: dict, dataset: str = "mnist", metric: str = "fcd"):
-    """``metric`` against the learning rate under ``controlled``, one line per loss (mean ± std)."""
+    """``metric`` against the learning rate under ``controlled``, one line per loss (mean ± std over the runs that
+    learned, as in the tables)."""
     blocks = _sweep_blocks(results, dataset)
     fig, ax = plt.subplots(figsize=(6, 3.6))
+    per_rate = [(b["lr"], cells(b, metric)) for b in blocks]
     for loss in LOSS_NAMES:
-        pts = [(b["lr"], b["summary"][loss][metric]) for b in blocks if metric in b["summary"].get(loss, {})]
+        pts = [(lr, c[loss]) for lr, c in per_rate if loss in c]
         if pts:
             ax.errorbar([p[0] for p in pts], [p[1]["mean"] for p in pts], yerr=[p[1]["std"] for p in pts],
                         marker="o", ms=4, capsize=3, label=loss, color=LOSS_COLOURS[loss])

@@ -302,6 +302,16 @@ def test_a_collapsed_run_is_counted_beside_the_seeds_and_left_out_of_the_statist
     assert sorted(drawn)[-1] == 500.0 and sum(1 for y in drawn if y in (11.0, 12.0, 13.0, 500.0)) == 4
 
 
+def test_the_sweep_figure_plots_the_runs_that_learned(hand_results):
+    exps = hand_results["datasets"]["mnist"]["experiments"]
+    fell = {**run("nonsaturating", 4, 900.0, "controlled"), "classes_covered": 1}
+    exps["controlled"] = experiment_block(Experiment("controlled", "mnist"), exps["controlled"]["runs"] + [fell], B)
+    fig = report.sweep_figure(hand_results, "mnist")
+    # 6.3e-5: seeds 1, 2 (61, 62); 2e-4: seeds 1-3 (21, 22, 23) without the collapsed 900
+    assert list(fig.axes[0].lines[0].get_ydata()) == [61.5, 22.0]
+    plt.close(fig)
+
+
 def test_a_rate_that_collapsed_on_a_seed_is_never_the_best_rate(hand_results):
     exps = hand_results["datasets"]["mnist"]["experiments"]
     low = exps["controlled-lr6.3e-05"]["runs"]

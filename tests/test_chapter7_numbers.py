@@ -176,11 +176,11 @@ def test_the_answer_box_claims_about_mnist_hold_for_every_finished_run(prose):
     failed = [r for r in runs if report.collapsed(r)]
     learned = [r for r in runs if not report.collapsed(r)]
     quoted(prose, "Every MNIST run that has failed so far is a minimax run: it stayed on a single class to the end, "
-                  "with an FCD more than ten times that of any run that learned")
+                  "with an FCD above 1,800, where no run that learned went above 190")
     assert {r["loss"] for r in failed} <= {"minimax"}
     # "stayed": one class at every evaluation, not only at the last
     assert all(e["classes_covered"] == 1 for r in failed for e in r["evals"])
-    assert all(r["fcd"] > 10 * max(x["fcd"] for x in learned) for r in failed)
+    assert min(r["fcd"] for r in failed) > 1800 and max(r["fcd"] for r in learned) <= 190
     quoted(prose, "Here neither has failed on a finished MNIST seed")
     assert not [r for r in failed if r["loss"] in ("nonsaturating", "hinge")]
     quoted(prose, "On MNIST, under the controlled protocol, every WGAN and WGAN-GP run learned")

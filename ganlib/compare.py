@@ -227,7 +227,7 @@ def _run_all(jobs_list: list[Job], settings: RunSettings, jobs: int, datasets: S
     > 1), each started only if ``run_cost`` says it ends before ``stop_at``; returns the finished records.
     A run that two experiments share (``shared_runs``) is trained once."""
     shared = shared_runs(jobs_list, settings.budget)
-    trained = _train_all(distinct_runs(jobs_list, settings.budget), settings, jobs, datasets, stop_at)
+    trained = _train_all(distinct_runs(shared), settings, jobs, datasets, stop_at)
     # a run shared by two experiments appears in each, under each one's names
     return {j: {**trained[t], "protocol": j.experiment.protocol, "variant": j.experiment.variant}
             | ({} if t == j else {"trained_as": t.experiment.variant})
@@ -329,7 +329,7 @@ def run_comparison(losses: Sequence[str], seeds: Sequence[int], datasets: Sequen
     grid = plan(losses, seeds, datasets, budget, protocols, sweep, norms)
     exps = list(dict.fromkeys(j.experiment for j in grid))
     fcd = f"FCD on {FCD_SAMPLES:,} images, " if any(dataset_spec(d).is_image for d in datasets) else ""
-    trainings = len(distinct_runs(grid, budget))
+    trainings = len(distinct_runs(shared_runs(grid, budget)))
     shared = (f", {trainings} to train: {len(grid) - trainings} shared by two experiments"
               if trainings < len(grid) else "")
     print(f"ganlib compare: budget {budget.name}, {len(grid)} runs{shared} "
@@ -371,7 +371,7 @@ def pilot(grid: Sequence[Job], budget: Budget, jobs: int, steps: int = 40, data_
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
-    grid = distinct_runs(grid, budget)
+    grid = distinct_runs(shared_runs(grid, budget))
     kinds: dict[tuple, Job] = {}
     for j in grid:
         e, image = j.experiment, dataset_spec(j.experiment.dataset).is_image
@@ -422,7 +422,7 @@ def grid_status(losses: Sequence[str], seeds: Sequence[int], datasets: Sequence[
     """Runs finished and left per experiment, and the estimated hours left at ``jobs`` runs at once
     (``run_cost``, from the finished runs' own seconds per step where there are any)."""
     grid = plan(losses, check_seeds(seeds), datasets, budget, protocols, sweep, norms)
-    grid = distinct_runs(grid, budget)
+    grid = distinct_runs(shared_runs(grid, budget))
     done = finished_runs(grid, budget, Path(out))
     measured = measured_costs(done)
     rows = {}

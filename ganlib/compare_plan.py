@@ -92,9 +92,9 @@ def shared_runs(grid: Sequence[Job], budget: Budget) -> dict[Job, Job]:
     return out
 
 
-def distinct_runs(grid: Sequence[Job], budget: Budget) -> list[Job]:
-    """The runs of ``grid`` that are trained, each once, in ``grid``'s order (``shared_runs``)."""
-    return list(dict.fromkeys(shared_runs(grid, budget).values()))
+def distinct_runs(shared: dict[Job, Job]) -> list[Job]:
+    """The runs that are trained, each once, in the grid's order, from ``shared_runs``'s mapping."""
+    return list(dict.fromkeys(shared.values()))
 
 
 def _kind(exp: Experiment) -> int:

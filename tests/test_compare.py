@@ -289,7 +289,7 @@ def test_book_grid_has_every_experiment_with_its_seeds_and_shares_identical_runs
     assert reused == {("controlled-norm-batch", "paper", loss)
                       for loss in ("minimax", "nonsaturating", "lsgan", "hinge")}
     # 142 runs planned, 134 trained: each trained run once, in the plan's order
-    trained = distinct_runs(grid, book)
+    trained = distinct_runs(shared)
     assert (len(grid), len(trained)) == (142, 134) and trained == [j for j in grid if shared[j] == j]
 
 

@@ -88,14 +88,17 @@ def x_axis(x: str) -> str:
     """The name of a compute axis (one of ``X_AXES``) in the reader's language."""
     check_choice("x axis", x, X_AXES)
     return {"step": tr("generator step"), "critic_updates": tr("critic updates"),
-            "train_s": tr("training seconds (wall)"), "train_cpu_s": tr("training CPU seconds")}[x]
+            "train_s": tr("training seconds (wall)"), "train_cpu_s": tr("training CPU seconds"),
+            "cost_cpu_s": tr("CPU seconds (steps × median cost per step)")}[x]
 
 
 def _yes(flag: bool) -> str:
     return tr("yes") if flag else tr("no")
 
 
-X_AXES = ("step", "critic_updates", "train_s", "train_cpu_s")
+X_AXES = ("step", "critic_updates", "train_s", "train_cpu_s", "cost_cpu_s")
+# axes whose values are seconds (printed with one decimal)
+SECONDS_AXES = ("train_s", "train_cpu_s", "cost_cpu_s")
 
 
 def norm_name(norm: str) -> str:
@@ -478,8 +481,27 @@ def one_setting_table(study: dict, ring: dict, metric: str = "modes_covered") ->
         "{k} rows; resolved when the adjusted p-value is below {alpha}.", k=len(keys), alpha=f"{stats.ALPHA:.2f}") + "*"
 
 
-def _interp_at(run: dict, x: str, at: float, metric: str) -> float | None:
-    pts = [(e[x], trajectory_value(e, metric)) for e in run["evals"] if x in e and metric in e]
+def step_cost(b: dict, loss: str) -> float | None:
+    """The CPU cost of one generator step of ``loss`` in experiment ``b``: c = median_i T_i / S_i over the
+    loss's finished runs i (T: training CPU seconds, S: generator steps); None without a timed run. Other work
+    on a shared machine changes a run's CPU seconds per step (two seeds of one loss here differ by up to 28 %),
+    so a single run's seconds measure the load as well as the step; the median of the seeds reads the step."""
+    costs = [r["cpu_time_s"] / r["steps"] for r in _finished(b, loss) if r.get("cpu_time_s") and r.get("steps")]
+    return float(np.median(costs)) if costs else None
+
+
+def axis_points(b: dict, run: dict, x: str) -> list[tuple[float, dict]]:
+    """``run``'s evaluations with their position on axis ``x``: the recorded value, or for ``cost_cpu_s`` the
+    evaluation's generator step s times its loss's median cost per step, s · c (``step_cost``)."""
+    check_choice("x axis", x, X_AXES)
+    if x != "cost_cpu_s":
+        return [(e[x], e) for e in run["evals"] if x in e]
+    c = step_cost(b, run["loss"])
+    return [] if c is None else [(e["step"] * c, e) for e in run["evals"]]
+
+
+def _interp_at(b: dict, run: dict, x: str, at: float, metric: str) -> float | None:
+    pts = [(v, trajectory_value(e, metric)) for v, e in axis_points(b, run, x) if metric in e]
     if not pts or at > pts[-1][0]:
         return None
     xs, ys = zip(*pts)
@@ -488,23 +510,24 @@ def _interp_at(run: dict, x: str, at: float, metric: str) -> float | None:
 
 def equal_compute_table(results: dict, dataset: str, protocol: str = "paper", x: str = "train_s",
                         metric: str = "fcd", variant: str | None = None) -> str:
-    """``metric`` of every loss at the same compute: the largest value of ``x`` (training seconds,
-    critic updates or generator steps) that every run that learned reached, by linear interpolation
+    """``metric`` of every loss at the same compute: the largest value of ``x`` (one of ``X_AXES``: generator
+    steps, critic updates, training seconds, or ``cost_cpu_s``, steps at the loss's median CPU cost per step)
+    that every run that learned reached, by linear interpolation
     between its evaluations (FCD on the evaluations' 5,000 images, ``trajectory_value``). Mean ± std over
     seeds; diverged and collapsed runs are counted beside them, as in every table."""
     b = experiment(results, dataset, variant) if variant else block(results, dataset, protocol)
-    runs = [r for r in _learned(b) if any(x in e for e in r.get("evals", []))]
+    runs = [r for r in _learned(b) if axis_points(b, r, x)]
     if not runs:
         return "*" + tr("No run of the {experiment} on {dataset} recorded {axis} (results made before they were).",
                         experiment=experiment_name(b["variant"]), dataset=dataset, axis=x_axis(x)) + "*"
-    at = min(max(e[x] for e in r["evals"] if x in e) for r in runs)
+    at = min(axis_points(b, r, x)[-1][0] for r in runs)
     fmt = COLUMNS[metric].fmt
-    at_text = fmt.format(at) if x not in ("train_s", "train_cpu_s") else f"{at:.1f}"
+    at_text = f"{at:.1f}" if x in SECONDS_AXES else fmt.format(at)
     name = tr("FCD ↓ (5,000 images)") if metric == "fcd" else label(metric)
     lines = [tr("| loss | seeds | {metric} at {at} {axis} | generator steps by then |", metric=name,
                 at=at_text, axis=x_axis(x)), "|---|---|---|---|"]
     for loss in _losses(b):
-        vals = [(_interp_at(r, x, at, metric), _interp_at(r, x, at, "step")) for r in runs if r["loss"] == loss]
+        vals = [(_interp_at(b, r, x, at, metric), _interp_at(b, r, x, at, "step")) for r in runs if r["loss"] == loss]
         vals = [v for v in vals if v[0] is not None]
         if not vals:
             lines.append(f"| {loss} | 0{failures(b, loss)} | – | – |")
@@ -711,19 +734,20 @@ def _no_data(ax, text: str) -> None:
 
 def fcd_curves(results: dict, dataset: str = "mnist", protocol: str = "paper", x: str = "step",
                lr: float | None = None, variant: str | None = None, ax=None):
-    """FCD against ``x`` (``step``, ``critic_updates``, ``train_s`` or ``train_cpu_s``) for every loss: median
+    """FCD against ``x`` (one of ``X_AXES``) for every loss: median
     over the finished seeds at each evaluation, shaded min–max band (log scale); every point on the same N
     of generated images (``trajectory_value``)."""
     check_choice("x axis", x, X_AXES)
     b = experiment(results, dataset, variant) if variant else block(results, dataset, protocol, lr)
     fig, ax = plt.subplots(figsize=(6.5, 3.8)) if ax is None else (ax.figure, ax)
     for loss in _losses(b):
-        runs = [r for r in _finished(b, loss) if all(x in e for e in r["evals"])]
-        if not runs:
+        points = [p for r in _finished(b, loss) if len(p := axis_points(b, r, x)) == len(r["evals"])]
+        if not points:
             continue
-        k = min(len(r["evals"]) for r in runs)
-        xs = np.array([[e[x] for e in r["evals"][:k]] for r in runs]).mean(0)
-        vals = np.array([[trajectory_value(e, "fcd") for e in r["evals"][:k]] for r in runs])
+        k = min(len(p) for p in points)
+        runs = [[e for _, e in p[:k]] for p in points]
+        xs = np.array([[v for v, _ in p[:k]] for p in points]).mean(0)
+        vals = np.array([[trajectory_value(e, "fcd") for e in evals] for evals in runs])
         keep = xs > 0
         # the median, not the mean: a failed seed would drag a mean curve where no run went
         ax.plot(xs[keep], np.median(vals, 0)[keep], marker="o", ms=3, label=f"{loss} ({len(runs)})",
@@ -734,6 +758,7 @@ def fcd_curves(results: dict, dataset: str = "mnist", protocol: str = "paper", x
         ax.legend(fontsize=8, ncol=2, title=tr("loss (seeds)"), title_fontsize=8)
     else:
         _no_data(ax, tr("no finished run with {axis} recorded", axis=x_axis(x)))
+    # a recorded time differs between seeds; the median-cost axis puts every seed's evaluation at one point
     ax.set_xlabel(x_axis(x) + (tr(" (mean over seeds)") if x in ("train_s", "train_cpu_s") else ""))
     ax.set_ylabel(tr("FCD on 5,000 images (log)"))
     ax.set_title(tr("{what}, {experiment}", what=dataset, experiment=experiment_name(b["variant"])), fontsize=10)
@@ -889,7 +914,7 @@ def write_figures(results: dict, out: str | Path) -> None:
             if dataset_spec(dataset).is_image:
                 figs = {names["samples"]: sample_grids(results, out, dataset, protocol=p),
                         names["fcd_vs_step"]: fcd_curves(results, dataset, p),
-                        names["fcd_vs_time"]: fcd_curves(results, dataset, p, x="train_s")}
+                        names["fcd_vs_time"]: fcd_curves(results, dataset, p, x="cost_cpu_s")}
                 if {"wgan", "wgan-gp"} & set(_losses(b)):
                     figs[names["critic_vs_fcd"]] = critic_vs_fcd(results, dataset, p)
             else:

@@ -82,6 +82,29 @@ def test_equal_compute_table_interpolates_at_the_common_time(hand_results):
     assert "| wgan-gp | 3 | 122.0 ± 1.0 | 20 |" in by_updates  # 100 critic updates = 20 WGAN-GP steps
 
 
+def test_equal_cpu_time_puts_each_run_at_its_loss_median_cost_per_step(hand_results):
+    exps = hand_results["datasets"]["mnist"]["experiments"]
+    # one seed of each loss ran on a busy machine: its CPU seconds are three times its step's cost
+    cpu = {("nonsaturating", 1): 8.0, ("nonsaturating", 2): 10.0, ("nonsaturating", 3): 30.0,
+           ("wgan-gp", 1): 40.0, ("wgan-gp", 2): 50.0, ("wgan-gp", 3): 150.0}
+    timed = [{**r, "cpu_time_s": cpu[r["loss"], r["seed"]]} if (r["loss"], r["seed"]) in cpu else r
+             for r in exps["paper"]["runs"]]
+    exps["paper"] = experiment_block(Experiment("paper", "mnist"), timed, B)
+    b = exps["paper"]
+    # c = median(8, 10, 30) / 100 steps = 0.1 s; median(40, 50, 150) / 100 = 0.5 s
+    assert report.step_cost(b, "nonsaturating") == pytest.approx(0.1)
+    assert report.step_cost(b, "wgan-gp") == pytest.approx(0.5)
+    assert report.step_cost(b, "hinge") is None  # every run diverged: no timed run
+    busy = next(r for r in b["runs"] if r["loss"] == "nonsaturating" and r["seed"] == 3)
+    assert [x for x, _ in report.axis_points(b, busy, "cost_cpu_s")] == pytest.approx([0.0, 5.0, 10.0])
+    table = report.equal_compute_table(hand_results, "mnist", x="cost_cpu_s")
+    # every run reaches 10.0 s (non-saturating's 100 steps × 0.1 s); WGAN-GP then stands at step 10 / 0.5 = 20,
+    # FCD 40 + seed + (100 − 20): 121, 122, 123
+    assert "at 10.0 CPU seconds (steps × median cost per step) |" in table.splitlines()[0]
+    assert "| wgan-gp | 3 | 122.0 ± 1.0 | 20 |" in table
+    assert "| nonsaturating | 3 | 12.0 ± 1.0 | 100 |" in table
+
+
 def test_sweep_table_best_rate_and_spread(hand_results):
     table = report.sweep_table(hand_results, "mnist")
     assert table.splitlines()[0] == "| loss | lr 6.3e-05 | lr 0.0002 | best lr | spread |"

@@ -550,7 +550,7 @@ def _sweep_blocks(results: dict, dataset: str) -> list[dict]:
 def sweep_table(results: dict, dataset: str = "mnist", metric: str = "fcd") -> str:
     """The learning-rate sweep under ``controlled``: per loss, ``metric`` (mean ± std, seeds, failures) at each
     rate, and where ``best_rates`` chooses one, the best rate and the spread (largest minus smallest mean over the
-    rates it compared, on their common seeds)."""
+    candidate rates, on their common seeds)."""
     blocks = _sweep_blocks(results, dataset)
     if len(blocks) < 2:
         return "*" + tr("No learning-rate sweep on {dataset} in these results.", dataset=dataset) + "*"
@@ -564,10 +564,12 @@ def sweep_table(results: dict, dataset: str = "mnist", metric: str = "fcd") -> s
         tail = "– | –"
         if loss in best:
             means = best[loss]["means"].values()
-            tail = f"{best[loss]['lr']:.2g} | {fmt.format(max(means) - min(means))}"
+            # one qualifying rate has no spread to show: its row's failures say what the other rates did
+            spread = fmt.format(max(means) - min(means)) if len(means) > 1 else "–"
+            tail = f"{best[loss]['lr']:.2g} | {spread}"
         lines.append(f"| {loss} | " + " | ".join(row) + f" | {tail} |")
-    note = tr("(n): seeds that learned. Best lr and spread (largest minus smallest mean over the rates compared) "
-              "follow the best-rate rule below; – where it chooses no rate.")
+    note = tr("(n): seeds that learned. Best lr and spread (largest minus smallest mean over the candidate rates) "
+              "follow the best-rate rule below; – where it chooses no rate, or has only one candidate.")
     return "\n".join(lines) + f"\n\n*{note}*"
 
 
@@ -591,15 +593,16 @@ def _rate_options(blocks: list[dict], loss: str, metric: str) -> tuple[list[int]
 def best_rates(results: dict, dataset: str = "mnist", metric: str = "fcd") -> dict[str, dict]:
     """Per loss, the swept rate with the best mean ``metric`` (lowest FCD). Every rate is judged on the same
     seeds, those that all of the loss's rates have run, so that a rate with more seeds gains nothing from it;
-    a rate qualifies with at least ``stats.MIN_SEEDS`` of them and no diverged or collapsed run among them (a
-    rate that fails on a seed is no rate to recommend); a rate is chosen only where two or more qualify.
+    a rate is chosen once there are at least ``stats.MIN_SEEDS`` of them, the best among the rates with no
+    diverged or collapsed run on them (a rate that fails on a seed is no rate to recommend; where every other rate
+    failed, the one left is the choice).
     ``{"lr", "cell", "values", "seeds", "means", "rates"}`` (means: per qualifying rate; rates: how many). The
     choice and the values come from the same seeds, so the best cell is optimistic."""
     lower = COLUMNS[metric].better == "lower"
     out = {}
     for loss in LOSS_NAMES:
         seeds, options = _rate_options(_sweep_blocks(results, dataset), loss, metric)
-        if len(options) >= 2:
+        if len(seeds) >= stats.MIN_SEEDS and options:
             means = {lr: float(np.mean(v)) for lr, v in options.items()}
             lr = (min if lower else max)(means, key=means.get)
             out[loss] = {"lr": lr, "cell": stats.cell(options[lr]), "values": options[lr], "seeds": seeds,
@@ -615,7 +618,7 @@ def best_rate_table(results: dict, dataset: str = "mnist", metric: str = "fcd") 
     best = best_rates(results, dataset, metric)
     shared_block = experiment(results, dataset, "controlled")
     shared = cells(shared_block, metric)
-    lines = [tr("| loss | best lr (rates compared) | {metric} at best lr (seeds) | at the shared lr |",
+    lines = [tr("| loss | best lr (candidate rates) | {metric} at best lr (seeds) | at the shared lr |",
                 metric=label(metric)), "|---|---|---|---|"]
     for loss in LOSS_NAMES:
         at_shared = _cell(metric, shared.get(loss), dataset) + failures(shared_block, loss)
@@ -627,9 +630,9 @@ def best_rate_table(results: dict, dataset: str = "mnist", metric: str = "fcd") 
                      f"({', '.join(map(str, c['seeds']))}) | {at_shared} |")
     resolved = [f"{p['a']} vs {p['b']}" for p in stats.pairwise({k: v["values"] for k, v in best.items()})
                 if p["resolved"]]
-    tail = tr("Rule: each loss's rates are compared on the seeds that all of them have run; a rate qualifies with at "
-              "least {n} such seeds and none diverged or collapsed, and a rate is chosen only where two or more "
-              "qualify (–: none chosen yet). The shared lr column is the controlled table's, over all its seeds. "
+    tail = tr("Rule: each loss's rates are compared on the seeds that all of them have run; once there are at least "
+              "{n} such seeds, the chosen rate is the best of those with no diverged or collapsed run on them (the "
+              "bracket counts them; –: none chosen). The shared lr column is the controlled table's, over all its seeds. "
               "Pairs resolved at the best rates (Welch's t-test, Holm's correction over the pairs): {pairs}. The "
               "best rate is chosen on the same seeds that measure it, so its value is optimistic, and the test does "
               "not account for the choice.", n=stats.MIN_SEEDS, pairs=", ".join(resolved) if resolved else tr("none"))

@@ -338,13 +338,26 @@ def test_the_sweep_figure_plots_the_runs_that_learned(hand_results):
 def test_a_rate_that_collapsed_on_a_seed_is_never_the_best_rate(hand_results):
     exps = hand_results["datasets"]["mnist"]["experiments"]
     low = exps["controlled-lr6.3e-05"]["runs"]
-    # at 6.3e-5 seed 2 collapses: that rate no longer qualifies, so one rate is left and none is chosen
+    # at 6.3e-5 seed 2 collapses: that rate no longer qualifies, so 2e-4 is chosen, measured on seeds 1, 2, and it
+    # has no other rate to show a spread against
     runs = [low[0], {**low[1], "classes_covered": 1, "fcd": 900.0}]
     exps["controlled-lr6.3e-05"] = experiment_block(Experiment("controlled", "mnist", 6.3e-5), runs, B)
-    assert report.best_rates(hand_results, "mnist") == {}
+    best = report.best_rates(hand_results, "mnist")
+    assert set(best) == {"nonsaturating"} and best["nonsaturating"]["lr"] == 2e-4
+    assert best["nonsaturating"]["rates"] == 1 and best["nonsaturating"]["values"] == [21.0, 22.0]
     table = report.sweep_table(hand_results, "mnist")
-    assert "| nonsaturating | 61.0 ± 0.0 (1) (1 collapsed) | 22.0 ± 1.0 (3) | – | – |" in table
-    assert "| nonsaturating | – | – | 22.0 ± 1.0 [19.5, 24.5] |" in report.best_rate_table(hand_results, "mnist")
+    assert "| nonsaturating | 61.0 ± 0.0 (1) (1 collapsed) | 22.0 ± 1.0 (3) | 0.0002 | – |" in table
+    assert ("| nonsaturating | 0.0002 (1) | 21.5 ± 0.7 (1, 2) | 22.0 ± 1.0 [19.5, 24.5] |"
+            in report.best_rate_table(hand_results, "mnist"))
+
+
+def test_no_rate_is_chosen_before_the_rates_share_two_seeds(hand_results):
+    exps = hand_results["datasets"]["mnist"]["experiments"]
+    # 6.3e-5 has run seed 1 only: the rates share one seed, too few to choose on, however good it looks
+    exps["controlled-lr6.3e-05"] = experiment_block(Experiment("controlled", "mnist", 6.3e-5),
+                                                    exps["controlled-lr6.3e-05"]["runs"][:1], B)
+    assert report.best_rates(hand_results, "mnist") == {}
+    assert "| nonsaturating | 61.0 ± 0.0 (1) | 22.0 ± 1.0 (3) | – | – |" in report.sweep_table(hand_results, "mnist")
 
 
 def test_an_experiment_is_named_in_the_readers_language(monkeypatch):

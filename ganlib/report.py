@@ -89,7 +89,7 @@ def x_axis(x: str) -> str:
     check_choice("x axis", x, X_AXES)
     return {"step": tr("generator step"), "critic_updates": tr("critic updates"),
             "train_s": tr("training seconds (wall)"), "train_cpu_s": tr("training CPU seconds"),
-            "cost_cpu_s": tr("CPU seconds (steps × median cost per step)")}[x]
+            "cost_cpu_s": tr("CPU seconds (steps × least cost per step)")}[x]
 
 
 def _yes(flag: bool) -> str:
@@ -482,17 +482,19 @@ def one_setting_table(study: dict, ring: dict, metric: str = "modes_covered") ->
 
 
 def step_cost(b: dict, loss: str) -> float | None:
-    """The CPU cost of one generator step of ``loss`` in experiment ``b``: c = median_i T_i / S_i over the
-    loss's finished runs i (T: training CPU seconds, S: generator steps); None without a timed run. Other work
-    on a shared machine changes a run's CPU seconds per step (two seeds of one loss here differ by up to 28 %),
-    so a single run's seconds measure the load as well as the step; the median of the seeds reads the step."""
+    """The CPU cost of one generator step of ``loss`` in experiment ``b``: c = min_i T_i / S_i over all the
+    loss's finished runs i, collapsed ones included (a step costs the same whatever it learns; T: training CPU
+    seconds, S: generator steps); None without a timed run. Other work on a shared machine adds to a run's CPU
+    seconds (cache and memory contention; two seeds of one loss here differ by up to 28 %) and never takes from
+    them, so the run least slowed by it, the fastest, measures the step best. A model of the cost, not a
+    measurement of any one run."""
     costs = [r["cpu_time_s"] / r["steps"] for r in _finished(b, loss) if r.get("cpu_time_s") and r.get("steps")]
-    return float(np.median(costs)) if costs else None
+    return min(costs) if costs else None
 
 
 def axis_points(b: dict, run: dict, x: str) -> list[tuple[float, dict]]:
     """``run``'s evaluations with their position on axis ``x``: the recorded value, or for ``cost_cpu_s`` the
-    evaluation's generator step s times its loss's median cost per step, s · c (``step_cost``)."""
+    evaluation's generator step s times its loss's cost per step, s · c (``step_cost``)."""
     check_choice("x axis", x, X_AXES)
     if x != "cost_cpu_s":
         return [(e[x], e) for e in run["evals"] if x in e]
@@ -508,35 +510,52 @@ def _interp_at(b: dict, run: dict, x: str, at: float, metric: str) -> float | No
     return float(np.interp(at, xs, ys))
 
 
-def equal_compute_table(results: dict, dataset: str, protocol: str = "paper", x: str = "train_s",
-                        metric: str = "fcd", variant: str | None = None) -> str:
-    """``metric`` of every loss at the same compute: the largest value of ``x`` (one of ``X_AXES``: generator
-    steps, critic updates, training seconds, or ``cost_cpu_s``, steps at the loss's median CPU cost per step)
-    that every run that learned reached, by linear interpolation
-    between its evaluations (FCD on the evaluations' 5,000 images, ``trajectory_value``). Mean ± std over
-    seeds; diverged and collapsed runs are counted beside them, as in every table."""
-    b = experiment(results, dataset, variant) if variant else block(results, dataset, protocol)
+def equal_compute_values(b: dict, x: str, metric: str) -> tuple[float, dict[str, list[tuple[float, float]]]] | None:
+    """Every run that learned in experiment ``b`` read at the same compute: the largest value ``at`` of ``x``
+    (one of ``X_AXES``) that all of them reached, and per loss each run's (``metric``, generator step) there, by
+    linear interpolation between its evaluations (FCD on the evaluations' 5,000 images, ``trajectory_value``).
+    None where no run recorded ``x``."""
     runs = [r for r in _learned(b) if axis_points(b, r, x)]
     if not runs:
+        return None
+    at = min(axis_points(b, r, x)[-1][0] for r in runs)
+    values: dict[str, list[tuple[float, float]]] = {}
+    for r in runs:
+        v = _interp_at(b, r, x, at, metric)
+        if v is not None:
+            values.setdefault(r["loss"], []).append((v, _interp_at(b, r, x, at, "step")))
+    return at, values
+
+
+def equal_compute_table(results: dict, dataset: str, protocol: str = "paper", x: str = "train_s",
+                        metric: str = "fcd", variant: str | None = None) -> str:
+    """``metric`` of every loss at the same compute (``equal_compute_values``): mean ± std over the runs that
+    learned, diverged and collapsed runs counted beside them as in every table, and the pairs that the
+    pairwise rule (Welch, Holm over the table's pairs) resolves at that point."""
+    b = experiment(results, dataset, variant) if variant else block(results, dataset, protocol)
+    read = equal_compute_values(b, x, metric)
+    if read is None:
         return "*" + tr("No run of the {experiment} on {dataset} recorded {axis} (results made before they were).",
                         experiment=experiment_name(b["variant"]), dataset=dataset, axis=x_axis(x)) + "*"
-    at = min(axis_points(b, r, x)[-1][0] for r in runs)
+    at, values = read
     fmt = COLUMNS[metric].fmt
     at_text = f"{at:.1f}" if x in SECONDS_AXES else fmt.format(at)
     name = tr("FCD ↓ (5,000 images)") if metric == "fcd" else label(metric)
     lines = [tr("| loss | seeds | {metric} at {at} {axis} | generator steps by then |", metric=name,
                 at=at_text, axis=x_axis(x)), "|---|---|---|---|"]
     for loss in _losses(b):
-        vals = [(_interp_at(b, r, x, at, metric), _interp_at(b, r, x, at, "step")) for r in runs if r["loss"] == loss]
-        vals = [v for v in vals if v[0] is not None]
-        if not vals:
+        if loss not in values:
             lines.append(f"| {loss} | 0{failures(b, loss)} | – | – |")
             continue
-        m, s = np.array([v[0] for v in vals]), np.array([v[1] for v in vals])
+        m, steps = np.array([v for v, _ in values[loss]]), np.array([st for _, st in values[loss]])
         std = m.std(ddof=1) if len(m) > 1 else 0.0
         lines.append(f"| {loss} | {len(m)}{failures(b, loss)} | {fmt.format(m.mean())} ± {fmt.format(std)} | "
-                     f"{s.mean():.0f} |")
-    return "\n".join(lines)
+                     f"{steps.mean():.0f} |")
+    groups = {loss: [v for v, _ in vals] for loss, vals in values.items()}
+    resolved = [f"{p['a']} vs {p['b']}" for p in stats.pairwise(groups) if p["resolved"]]
+    tail = tr("Pairs resolved at this point (Welch's t-test, Holm's correction over the pairs): {pairs}.",
+              pairs=", ".join(resolved) if resolved else tr("none"))
+    return "\n".join(lines) + f"\n\n*{tail}*"
 
 
 def _sweep_blocks(results: dict, dataset: str) -> list[dict]:
@@ -568,26 +587,29 @@ def sweep_table(results: dict, dataset: str = "mnist", metric: str = "fcd") -> s
             spread = fmt.format(max(means) - min(means)) if len(means) > 1 else "–"
             tail = f"{best[loss]['lr']:.2g} | {spread}"
         lines.append(f"| {loss} | " + " | ".join(row) + f" | {tail} |")
-    note = tr("(n): seeds that learned. Best lr and spread (largest minus smallest mean over the candidate rates) "
-              "follow the best-rate rule below; – where it chooses no rate, or has only one candidate.")
+    note = tr("(n): seeds that learned. Best lr and spread (largest minus smallest mean over the candidate rates, on "
+              "their common seeds) follow the best-rate rule below; – where it chooses no rate, or has only one "
+              "candidate.")
     return "\n".join(lines) + f"\n\n*{note}*"
 
 
-def _rate_options(blocks: list[dict], loss: str, metric: str) -> tuple[list[int], dict[float, list[float]]]:
-    """The seeds that every rate of ``loss`` has finished or failed, and per rate the values of ``metric`` on
-    them, for the rates where they are at least ``stats.MIN_SEEDS`` and none of them diverged or collapsed."""
+def _rate_options(blocks: list[dict], loss: str, metric: str) -> tuple[list[int], dict[float, list[float]],
+                                                                      list[float]]:
+    """The seeds that every swept rate has finished or failed for ``loss`` (a rate without a run of it yet
+    leaves none), per rate without a diverged or collapsed run on them the values of ``metric`` there, and the
+    rates left out for such a run."""
     runs = {b["lr"]: {r["seed"]: r for r in b["runs"] if r["loss"] == loss} for b in blocks}
-    runs = {lr: by_seed for lr, by_seed in runs.items() if by_seed}
     if not runs:
-        return [], {}
+        return [], {}, []
     common = sorted(set.intersection(*(set(by_seed) for by_seed in runs.values())))
-    options = {}
+    options, failed = {}, []
     for lr, by_seed in runs.items():
         chosen = [by_seed[seed] for seed in common]
-        if len(chosen) >= stats.MIN_SEEDS and all("diverged" not in r and not collapsed(r)
-                                                  and r.get(metric) is not None for r in chosen):
+        if all("diverged" not in r and not collapsed(r) and r.get(metric) is not None for r in chosen):
             options[lr] = [float(r[metric]) for r in chosen]
-    return common, options
+        else:
+            failed.append(lr)
+    return common, options, failed
 
 
 def best_rates(results: dict, dataset: str = "mnist", metric: str = "fcd") -> dict[str, dict]:
@@ -596,24 +618,32 @@ def best_rates(results: dict, dataset: str = "mnist", metric: str = "fcd") -> di
     a rate is chosen once there are at least ``stats.MIN_SEEDS`` of them, the best among the rates with no
     diverged or collapsed run on them (a rate that fails on a seed is no rate to recommend; where every other rate
     failed, the one left is the choice).
-    ``{"lr", "cell", "values", "seeds", "means", "rates"}`` (means: per qualifying rate; rates: how many). The
-    choice and the values come from the same seeds, so the best cell is optimistic."""
+    ``{"lr", "cell", "values", "seeds", "means", "rates", "failed"}`` (means: per qualifying rate; rates: how
+    many; failed: the rates left out for a failed run). The choice and the values come from the same seeds, so
+    the best cell is optimistic."""
     lower = COLUMNS[metric].better == "lower"
     out = {}
     for loss in LOSS_NAMES:
-        seeds, options = _rate_options(_sweep_blocks(results, dataset), loss, metric)
+        seeds, options, failed = _rate_options(_sweep_blocks(results, dataset), loss, metric)
         if len(seeds) >= stats.MIN_SEEDS and options:
             means = {lr: float(np.mean(v)) for lr, v in options.items()}
             lr = (min if lower else max)(means, key=means.get)
             out[loss] = {"lr": lr, "cell": stats.cell(options[lr]), "values": options[lr], "seeds": seeds,
-                         "means": means, "rates": len(options)}
+                         "means": means, "rates": len(options), "failed": failed}
     return out
+
+
+# the best-rate table tests a pair only with this many seeds on both sides: its values also chose the rate, and
+# with two of them a Welch test rests on about one degree of freedom
+BEST_RATE_TEST_SEEDS = 3
 
 
 def best_rate_table(results: dict, dataset: str = "mnist", metric: str = "fcd") -> str:
     """Lucic et al.'s equal-budget view: every loss at its own best swept rate (``best_rates``), beside its
-    value at the shared rate, with the pairwise rule applied to the best-rate values."""
-    if len([b for b in _sweep_blocks(results, dataset) if _finished(b)]) < 2:
+    value at the shared rate, with the pairwise rule applied to the best-rate values of the losses with at least
+    ``BEST_RATE_TEST_SEEDS`` seeds."""
+    blocks = _sweep_blocks(results, dataset)
+    if len([b for b in blocks if _finished(b)]) < 2:
         return "*" + tr("No learning-rate sweep on {dataset} in these results.", dataset=dataset) + "*"
     best = best_rates(results, dataset, metric)
     shared_block = experiment(results, dataset, "controlled")
@@ -626,16 +656,21 @@ def best_rate_table(results: dict, dataset: str = "mnist", metric: str = "fcd") 
             lines.append(f"| {loss} | – | – | {at_shared} |")
             continue
         c = best[loss]
-        lines.append(f"| {loss} | {c['lr']:.2g} ({c['rates']}) | {_cell(metric, c['cell'], dataset)} "
-                     f"({', '.join(map(str, c['seeds']))}) | {at_shared} |")
-    resolved = [f"{p['a']} vs {p['b']}" for p in stats.pairwise({k: v["values"] for k, v in best.items()})
-                if p["resolved"]]
+        rates = tr("{k} of {n}", k=c["rates"], n=len(blocks))
+        seeds = tr("seeds {seeds}", seeds=", ".join(map(str, c["seeds"])))
+        lines.append(f"| {loss} | {c['lr']:.2g} ({rates}) | {_cell(metric, c['cell'], dataset)} ({seeds}) | "
+                     f"{at_shared} |")
+    tested = {k: v["values"] for k, v in best.items() if len(v["values"]) >= BEST_RATE_TEST_SEEDS}
+    resolved = [f"{p['a']} vs {p['b']}" for p in stats.pairwise(tested) if p["resolved"]]
+    failed = [f"{loss} {', '.join(f'{lr:.2g}' for lr in c['failed'])}" for loss, c in best.items() if c["failed"]]
     tail = tr("Rule: each loss's rates are compared on the seeds that all of them have run; once there are at least "
               "{n} such seeds, the chosen rate is the best of those with no diverged or collapsed run on them (the "
-              "bracket counts them; –: none chosen). The shared lr column is the controlled table's, over all its seeds. "
-              "Pairs resolved at the best rates (Welch's t-test, Holm's correction over the pairs): {pairs}. The "
-              "best rate is chosen on the same seeds that measure it, so its value is optimistic, and the test does "
-              "not account for the choice.", n=stats.MIN_SEEDS, pairs=", ".join(resolved) if resolved else tr("none"))
+              "bracket counts them; –: none chosen). Rates left out for such a run: {failed}. The shared lr column "
+              "is the controlled table's, over all its seeds. Pairs resolved at the best rates (Welch's t-test, "
+              "Holm's correction over the pairs of losses with at least {m} seeds): {pairs}. The best rate is chosen "
+              "on the same seeds that measure it, so its value is optimistic, and the test does not account for the "
+              "choice.", n=stats.MIN_SEEDS, m=BEST_RATE_TEST_SEEDS, failed="; ".join(failed) if failed else tr("none"),
+              pairs=", ".join(resolved) if resolved else tr("none"))
     return "\n".join(lines) + f"\n\n*{tail}*"
 
 

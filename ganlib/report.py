@@ -486,8 +486,8 @@ def step_cost(b: dict, loss: str) -> float | None:
     loss's finished runs i, collapsed ones included (a step costs the same whatever it learns; T: training CPU
     seconds, S: generator steps); None without a timed run. Other work on a shared machine adds to a run's CPU
     seconds (cache and memory contention; two seeds of one loss here differ by up to 28 %) and never takes from
-    them, so the run least slowed by it, the fastest, measures the step best. A model of the cost, not a
-    measurement of any one run."""
+    them, so the run least slowed by it, the fastest, measures the step best; every run of the loss is then
+    placed with that cost, a model of its CPU time rather than its own measurement."""
     costs = [r["cpu_time_s"] / r["steps"] for r in _finished(b, loss) if r.get("cpu_time_s") and r.get("steps")]
     return min(costs) if costs else None
 
@@ -772,9 +772,8 @@ def _no_data(ax, text: str) -> None:
 
 def fcd_curves(results: dict, dataset: str = "mnist", protocol: str = "paper", x: str = "step",
                lr: float | None = None, variant: str | None = None, ax=None):
-    """FCD against ``x`` (one of ``X_AXES``) for every loss: median
-    over the finished seeds at each evaluation, shaded min–max band (log scale); every point on the same N
-    of generated images (``trajectory_value``)."""
+    """FCD against ``x`` (one of ``X_AXES``) for every loss: median over the finished seeds at each evaluation,
+    shaded min–max band (log scale); every point on the same N of generated images (``trajectory_value``)."""
     check_choice("x axis", x, X_AXES)
     b = experiment(results, dataset, variant) if variant else block(results, dataset, protocol, lr)
     fig, ax = plt.subplots(figsize=(6.5, 3.8)) if ax is None else (ax.figure, ax)
@@ -796,7 +795,7 @@ def fcd_curves(results: dict, dataset: str = "mnist", protocol: str = "paper", x
         ax.legend(fontsize=8, ncol=2, title=tr("loss (seeds)"), title_fontsize=8)
     else:
         _no_data(ax, tr("no finished run with {axis} recorded", axis=x_axis(x)))
-    # a recorded time differs between seeds; the median-cost axis puts every seed's evaluation at one point
+    # a recorded time differs between seeds (hence their mean); the cost axis puts every seed at one point
     ax.set_xlabel(x_axis(x) + (tr(" (mean over seeds)") if x in ("train_s", "train_cpu_s") else ""))
     ax.set_ylabel(tr("FCD on 5,000 images (log)"))
     ax.set_title(tr("{what}, {experiment}", what=dataset, experiment=experiment_name(b["variant"])), fontsize=10)

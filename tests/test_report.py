@@ -364,9 +364,8 @@ def test_no_rate_is_chosen_before_the_rates_share_two_seeds(hand_results):
     assert report.best_rates(hand_results, "mnist") == {}
     assert "| nonsaturating | 61.0 ± 0.0 (1) | 22.0 ± 1.0 (3) | – | – |" in report.sweep_table(hand_results, "mnist")
     # a rate that has runs of other losses only: non-saturating has run no seed there, so nothing is chosen yet
-    exps["controlled-lr6.3e-05"] = experiment_block(Experiment("controlled", "mnist", 6.3e-5),
-                                                    [{**r, "loss": "lsgan"} for r in exps["controlled-lr6.3e-05"]["runs"]],
-                                                    B)
+    others = [{**r, "loss": "lsgan"} for r in exps["controlled-lr6.3e-05"]["runs"]]
+    exps["controlled-lr6.3e-05"] = experiment_block(Experiment("controlled", "mnist", 6.3e-5), others, B)
     assert "nonsaturating" not in report.best_rates(hand_results, "mnist")
 
 
